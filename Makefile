@@ -1,0 +1,45 @@
+# Set-up commands for a fresh machine: `make up` (deploy the dev stack) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+OUT ?= out/$(STACK)
+PLAN ?= $(OUT)/plan.json
+
+.PHONY: venv up preview destroy test lint typecheck offline-preview policy-check benchmark clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+up: $(VENV)/.installed
+	scripts/pulumi.sh up $(STACK)
+
+preview: $(VENV)/.installed
+	scripts/pulumi.sh preview $(STACK)
+
+destroy: $(VENV)/.installed
+	scripts/pulumi.sh destroy $(STACK)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy components settings.py offline
+
+offline-preview: $(VENV)/.installed
+	$(PY) -m offline.preview --stack $(STACK) --out $(OUT)
+
+benchmark: $(VENV)/.installed
+	$(PY) scripts/benchmark.py
+
+clean:
+	rm -rf out

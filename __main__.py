@@ -1,0 +1,89 @@
+"""An Amazon EKS platform as one Pulumi graph: config in, components wired together, outputs out."""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.cluster import Cluster, ClusterArgs
+from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from components.iam import ClusterIam, ClusterIamArgs
+from components.network import Network, NetworkArgs
+from components.node_group import NodeGroup, NodeGroupArgs
+from settings import load_settings
+
+settings = load_settings()
+
+aws_provider = aws.Provider(
+    "aws",
+    region=settings.region,
+    default_tags=aws.ProviderDefaultTagsArgs(
+        tags={
+            "project": settings.project,
+            "stack": settings.stack,
+            "environment": settings.environment,
+            "managed-by": "pulumi",
+        }
+    ),
+)
+on_aws = pulumi.ResourceOptions(providers=[aws_provider])
+
+iam = ClusterIam("iam", ClusterIamArgs(cluster_name=settings.cluster_name), on_aws)
+network = Network(
+    "network",
+    NetworkArgs(
+        cluster_name=settings.cluster_name,
+        vpc_cidr=settings.vpc_cidr,
+        availability_zones=settings.availability_zones,
+        subnet_prefix_length=settings.subnet_prefix_length,
+        nat_strategy=settings.nat_strategy,
+    ),
+    on_aws,
+)
+cluster = Cluster(
+    "cluster",
+    ClusterArgs(
+        cluster_name=settings.cluster_name,
+        kubernetes_version=settings.kubernetes_version,
+        vpc_id=network.vpc_id,
+        public_subnet_ids=network.public_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids,
+        cluster_role=iam.cluster_role,
+        cluster_role_name=iam.cluster_role_name,
+        node_role_arn=iam.node_role_arn,
+        admin_arns=settings.cluster_admin_arns,
+        endpoint_public_access=settings.endpoint_public_access,
+        public_access_cidrs=settings.public_access_cidrs,
+        production=settings.is_production,
+    ),
+    on_aws,
+)
+nodes = NodeGroup(
+    "nodes",
+    NodeGroupArgs(
+        cluster=cluster.eks_cluster,
+        cluster_name=settings.cluster_name,
+        node_role_arn=iam.node_role_arn,
+        subnet_ids=network.private_subnet_ids,
+        instance_types=settings.node_group.instance_types,
+        capacity_type=settings.node_group.capacity_type,
+        min_size=settings.node_group.min_size,
+        desired_size=settings.node_group.desired_size,
+        max_size=settings.node_group.max_size,
+        disk_size_gib=settings.node_group.disk_size_gib,
+        labels={"environment": settings.environment},
+    ),
+    on_aws,
+)
+addons = ClusterAddons(
+    "addons",
+    ClusterAddonsArgs(cluster_name=cluster.cluster_name, node_dependencies=(nodes,)),
+    on_aws,
+)
+
+pulumi.export("region", settings.region)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("kubeconfig", cluster.kubeconfig_json)
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("publicSubnetIds", network.public_subnet_ids)
+pulumi.export("privateSubnetIds", network.private_subnet_ids)
+pulumi.export("nodeGroupName", nodes.node_group_name)
+pulumi.export("ebsCsiRoleArn", addons.ebs_csi_role_arn)

@@ -1,0 +1,1 @@
+"""One ComponentResource per concern; each takes a frozen args dataclass and exposes typed outputs."""

@@ -1,0 +1,120 @@
+"""The EKS control plane (the seed's create_cluster + aws-auth), with access entries instead of aws-auth."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    cluster_name: str
+    kubernetes_version: str
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: pulumi.Input[list[str]]
+    private_subnet_ids: pulumi.Input[list[str]]
+    cluster_role: aws.iam.Role
+    cluster_role_name: pulumi.Input[str]
+    node_role_arn: pulumi.Input[str]
+    admin_arns: tuple[str, ...]
+    endpoint_public_access: bool
+    public_access_cidrs: tuple[str, ...]
+    # prod: the API refuses to delete the cluster, and Pulumi refuses to delete or replace it.
+    production: bool
+
+
+class Cluster(pulumi.ComponentResource):
+    eks_cluster: eks.Cluster
+    cluster_name: pulumi.Output[str]
+    kubeconfig_json: pulumi.Output[str]
+    secrets_key_arn: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-platform:cluster:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        secrets_key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"Envelope encryption of Kubernetes secrets in {args.cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if args.production else 7,
+            opts=child,
+        )
+        aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.cluster_name}-secrets", target_key_id=secrets_key.key_id, opts=child)
+        # The control plane encrypts secrets with the cluster role, so that role needs the key.
+        key_grant = aws.iam.RolePolicy(
+            f"{name}-secrets-key-use",
+            role=args.cluster_role_name,
+            policy=secrets_key.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                                "Resource": arn,
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+
+        access_entries: dict[str, eks.AccessEntryArgs] = {
+            "nodes": eks.AccessEntryArgs(principal_arn=args.node_role_arn, type=eks.AccessEntryType.EC2_LINUX),
+        }
+        for index, arn in enumerate(args.admin_arns):
+            access_entries[f"admin-{index}"] = eks.AccessEntryArgs(
+                principal_arn=arn,
+                type=eks.AccessEntryType.STANDARD,
+                access_policies={
+                    "cluster-admin": eks.AccessPolicyAssociationArgs(
+                        policy_arn=CLUSTER_ADMIN_POLICY,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    )
+                },
+            )
+
+        self.eks_cluster = eks.Cluster(
+            f"{name}-eks",
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            service_role=args.cluster_role,
+            vpc_id=args.vpc_id,
+            public_subnet_ids=args.public_subnet_ids,
+            private_subnet_ids=args.private_subnet_ids,
+            node_associate_public_ip_address=False,
+            skip_default_node_group=True,
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries=access_entries,
+            endpoint_private_access=True,
+            endpoint_public_access=args.endpoint_public_access,
+            public_access_cidrs=list(args.public_access_cidrs) if args.endpoint_public_access else None,
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            encryption_config_key_arn=secrets_key.arn,
+            deletion_protection=args.production,
+            # Pod Identity replaces IRSA, so no OIDC provider.
+            create_oidc_provider=False,
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=True),
+            # CoreDNS needs nodes to become healthy: ClusterAddons installs it after the node group.
+            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[key_grant], protect=args.production),
+        )
+
+        # The name is fixed by config; deriving it from the cluster's URN makes consumers wait for the cluster.
+        self.cluster_name = self.eks_cluster.urn.apply(lambda _: args.cluster_name)
+        self.kubeconfig_json = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
+        self.secrets_key_arn = secrets_key.arn
+        self.cluster_security_group_id = self.eks_cluster.cluster_security_group_id
+        self.register_outputs({"clusterName": self.cluster_name, "secretsKeyArn": self.secrets_key_arn})

@@ -1,0 +1,83 @@
+"""EKS managed add-ons that need worker nodes: Pod Identity agent, CoreDNS and the EBS CSI driver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
+
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+
+
+@dataclass(frozen=True)
+class ClusterAddonsArgs:
+    cluster_name: pulumi.Input[str]
+    # Add-ons whose pods run on nodes report healthy only once nodes exist; they wait for these.
+    node_dependencies: tuple[pulumi.Resource, ...]
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    pod_identity_agent: aws.eks.Addon
+    coredns: aws.eks.Addon
+    ebs_csi_driver: aws.eks.Addon
+    ebs_csi_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-platform:cluster:ClusterAddons", name, None, opts)
+        after_nodes = pulumi.ResourceOptions(parent=self, depends_on=list(args.node_dependencies))
+
+        self.pod_identity_agent = self._addon(
+            f"{name}-pod-identity-agent", args.cluster_name, "eks-pod-identity-agent", after_nodes
+        )
+        self.coredns = self._addon(f"{name}-coredns", args.cluster_name, "coredns", after_nodes)
+
+        ebs_csi_role = PodIdentityRole(
+            f"{name}-ebs-csi",
+            PodIdentityRoleArgs(
+                cluster_name=args.cluster_name,
+                namespace="kube-system",
+                service_account=EBS_CSI_SERVICE_ACCOUNT,
+                managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
+                create_association=False,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.ebs_csi_driver = self._addon(
+            f"{name}-ebs-csi-driver",
+            args.cluster_name,
+            "aws-ebs-csi-driver",
+            pulumi.ResourceOptions(parent=self, depends_on=[*args.node_dependencies, self.pod_identity_agent]),
+            pod_identity_associations=[
+                aws.eks.AddonPodIdentityAssociationArgs(role_arn=ebs_csi_role.role_arn, service_account=EBS_CSI_SERVICE_ACCOUNT)
+            ],
+        )
+
+        self.ebs_csi_role_arn = ebs_csi_role.role_arn
+        self.register_outputs(
+            {
+                "addons": [self.pod_identity_agent.addon_name, self.coredns.addon_name, self.ebs_csi_driver.addon_name],
+                "ebsCsiRoleArn": self.ebs_csi_role_arn,
+            }
+        )
+
+    @staticmethod
+    def _addon(
+        resource_name: str,
+        cluster_name: pulumi.Input[str],
+        addon_name: str,
+        opts: pulumi.ResourceOptions,
+        pod_identity_associations: list[aws.eks.AddonPodIdentityAssociationArgs] | None = None,
+    ) -> aws.eks.Addon:
+        # No addon_version: EKS installs the default version for the cluster's Kubernetes version.
+        return aws.eks.Addon(
+            resource_name,
+            cluster_name=cluster_name,
+            addon_name=addon_name,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            pod_identity_associations=pod_identity_associations,
+            opts=opts,
+        )

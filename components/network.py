@@ -1,0 +1,123 @@
+"""The VPC (the seed's CloudFormation VPC sample): public and private subnets per zone, IGW, NAT, routes."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    cluster_name: str
+    vpc_cidr: str
+    availability_zones: tuple[str, ...]
+    subnet_prefix_length: int
+    # "single": one NAT gateway for all zones; "per-zone": one per zone, so a zone outage cuts off only that zone.
+    nat_strategy: str
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[list[str]]
+    nat_gateway_count: int
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-platform:network:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        zone_count = len(args.availability_zones)
+        blocks = list(ipaddress.IPv4Network(args.vpc_cidr).subnets(new_prefix=args.subnet_prefix_length))
+        cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": f"{args.cluster_name}-vpc"},
+            opts=child,
+        )
+        # Adopt the VPC's default security group with no rules, so nothing can use it by accident.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=vpc.id, tags={"Name": f"{args.cluster_name}-default"}, opts=child
+        )
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{args.cluster_name}-igw"}, opts=child)
+
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
+            tags={"Name": f"{args.cluster_name}-public"},
+            opts=child,
+        )
+
+        public_subnets: list[aws.ec2.Subnet] = []
+        private_subnets: list[aws.ec2.Subnet] = []
+        for index, zone in enumerate(args.availability_zones):
+            public = aws.ec2.Subnet(
+                f"{name}-public-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=str(blocks[index]),
+                availability_zone=zone,
+                # Only load balancers and NAT gateways live here; neither needs auto-assigned public IPs.
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{args.cluster_name}-public-{zone}", "kubernetes.io/role/elb": "1", **cluster_tag},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_routes.id, opts=child
+            )
+            public_subnets.append(public)
+
+            private = aws.ec2.Subnet(
+                f"{name}-private-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=str(blocks[zone_count + index]),
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{args.cluster_name}-private-{zone}", "kubernetes.io/role/internal-elb": "1", **cluster_tag},
+                opts=child,
+            )
+            private_subnets.append(private)
+
+        nat_zones = args.availability_zones if args.nat_strategy == "per-zone" else args.availability_zones[:1]
+        nat_gateways: list[aws.ec2.NatGateway] = []
+        for index, zone in enumerate(nat_zones):
+            address = aws.ec2.Eip(
+                f"{name}-nat-{zone}", domain="vpc", tags={"Name": f"{args.cluster_name}-nat-{zone}"}, opts=child
+            )
+            nat_gateways.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{zone}",
+                    allocation_id=address.id,
+                    subnet_id=public_subnets[index].id,
+                    tags={"Name": f"{args.cluster_name}-nat-{zone}"},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+                )
+            )
+
+        for index, (zone, private) in enumerate(zip(args.availability_zones, private_subnets, strict=True)):
+            nat = nat_gateways[index % len(nat_gateways)]
+            routes = aws.ec2.RouteTable(
+                f"{name}-private-rt-{zone}",
+                vpc_id=vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+                tags={"Name": f"{args.cluster_name}-private-{zone}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private.id, route_table_id=routes.id, opts=child)
+
+        self.vpc_id = vpc.id
+        self.public_subnet_ids = pulumi.Output.all(*[subnet.id for subnet in public_subnets])
+        self.private_subnet_ids = pulumi.Output.all(*[subnet.id for subnet in private_subnets])
+        self.nat_gateway_count = len(nat_gateways)
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+            }
+        )

@@ -1,0 +1,89 @@
+"""`make offline-preview STACK=<stack> OUT=<dir>`: run the program for a stack offline and write the plan.
+
+Exit codes: 0 success, 2 bad input (stack file or config), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from offline.engine import Plan, run_program
+from offline.stack_config import StackFileError, project_name, stack_config
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class BadInput(Exception):
+    """A user mistake: printed as one line, exit code 2."""
+
+
+def build_plan(stack: str, project_dir: Path = PROJECT_DIR) -> Plan:
+    # Imported here so that importing this module does not import the program's settings.
+    from settings import ConfigError
+
+    try:
+        project = project_name(project_dir)
+        config = stack_config(project_dir, stack)
+        return run_program(project_dir, project, stack, config, region=config.get(f"{project}:region", ""))
+    except (StackFileError, ConfigError) as error:
+        raise BadInput(str(error)) from None
+
+
+def render_tree(plan: Plan) -> str:
+    children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for resource in plan.resources:
+        children[resource["parent"]].append(resource)
+    width = max(len(r["type"]) for r in plan.resources) + 6
+    lines = [f"     {'Type':<{width}} Name", f"Previewing update ({plan.stack}), offline:"]
+
+    def walk(parent: str | None, prefix: str) -> None:
+        siblings = children.get(parent, [])
+        for index, resource in enumerate(siblings):
+            last = index == len(siblings) - 1
+            branch = "" if parent is None else ("└─ " if last else "├─ ")
+            flags = " [protect]" if resource["protect"] else ""
+            lines.append(f" +   {prefix + branch + resource['type']:<{width}} {resource['name']}{flags}")
+            walk(resource["urn"], prefix + ("" if parent is None else ("   " if last else "│  ")))
+
+    walk(None, "")
+    counts = Counter(resource["type"] for resource in plan.resources)
+    lines.append("")
+    lines.append(f"Resources:\n    + {len(plan.resources)} to create")
+    lines.extend(f"      {count:>3} {kind}" for kind, count in sorted(counts.items()))
+    lines.append("")
+    lines.append("Outputs:")
+    lines.extend(f"    {name}: {json.dumps(value)}" for name, value in plan.outputs.items())
+    return "\n".join(lines)
+
+
+def write_plan(plan: Plan, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "plan.json"
+    path.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="offline-preview", description=__doc__)
+    parser.add_argument("--stack", required=True, help="stack name; Pulumi.<stack>.yaml must exist")
+    parser.add_argument("--out", required=True, type=Path, help="directory for plan.json and friends")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        plan = build_plan(args.stack, args.project_dir.resolve())
+    except BadInput as error:
+        print(f"offline-preview: {error}", file=sys.stderr)
+        return 2
+    print(render_tree(plan))
+    path = write_plan(plan, args.out)
+    print(f"\nWrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Apply Pulumi.yaml defaults and Pulumi.<stack>.yaml the way the Pulumi CLI does (the SDK never reads them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class StackFileError(Exception):
+    """A project or stack file the CLI would refuse; the message is one line naming what is wrong."""
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise StackFileError(f"{path.name}: not valid YAML{where}") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise StackFileError(f"{path.name}: expected a mapping at the top level")
+    return document
+
+
+def _as_config_string(value: Any) -> str:
+    # The CLI hands the program strings; structured values (lists, maps) arrive as JSON.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def available_stacks(project_dir: Path) -> list[str]:
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
+
+
+def project_name(project_dir: Path) -> str:
+    name = _read_yaml(project_dir / "Pulumi.yaml").get("name")
+    if not isinstance(name, str) or not name:
+        raise StackFileError("Pulumi.yaml: 'name' must be a non-empty string")
+    return name
+
+
+def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
+    """Full config keys (`project:key`, `aws:region`) to string values, defaults first, stack file on top."""
+    project = project_name(project_dir)
+    schema = _read_yaml(project_dir / "Pulumi.yaml").get("config") or {}
+    if not isinstance(schema, dict):
+        raise StackFileError("Pulumi.yaml: 'config' must be a mapping of key to {type, default, description}")
+    config: dict[str, str] = {}
+    for key, spec in schema.items():
+        if isinstance(spec, dict) and "default" in spec:
+            full_key = key if ":" in key else f"{project}:{key}"
+            config[full_key] = _as_config_string(spec["default"])
+
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        stacks = ", ".join(available_stacks(project_dir)) or "none"
+        raise StackFileError(f"no stack file {stack_file.name}; stacks with a file here: {stacks}")
+    values = _read_yaml(stack_file).get("config") or {}
+    if not isinstance(values, dict):
+        raise StackFileError(f"{stack_file.name}: 'config' must be a mapping of key to value")
+    for key, value in values.items():
+        if not isinstance(key, str) or ":" not in key:
+            raise StackFileError(f"{stack_file.name}: config key {key!r} must be namespaced, such as {project}:{key}")
+        if isinstance(value, dict) and "secure" in value:
+            raise StackFileError(f"{stack_file.name}: {key} is a secret; the offline preview cannot decrypt secrets")
+        config[key] = _as_config_string(value)
+    return config

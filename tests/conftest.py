@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from offline.engine import run
+from offline.plan_query import PlanQuery
+from offline.preview import build_plan
+
+
+def run_component(program: Callable[[], object]) -> PlanQuery:
+    """Declare one component (and whatever it needs) on the mock engine and return its plan."""
+    return PlanQuery(run(program, "eks-platform", "test", {}, "eu-central-1").to_json())
+
+
+_plans: dict[str, PlanQuery] = {}
+
+
+def stack_plan(stack: str) -> PlanQuery:
+    if stack not in _plans:
+        _plans[stack] = PlanQuery(build_plan(stack).to_json())
+    return _plans[stack]
+
+
+@pytest.fixture(scope="session")
+def dev() -> PlanQuery:
+    return stack_plan("dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> PlanQuery:
+    return stack_plan("prod")

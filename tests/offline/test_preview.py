@@ -1,0 +1,128 @@
+"""The offline preview itself: plan.json shape, the tree summary, and one-line exit 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from offline.preview import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+VALID_BASE = "config:\n  eks-platform:publicAccessCidrs: [203.0.113.0/24]\n"
+
+
+def project_with_stack(tmp_path: Path, stack_file: str, name: str = "broken") -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    for entry in ("__main__.py", "settings.py", "components", "Pulumi.yaml"):
+        (project / entry).symlink_to(ROOT / entry)
+    (project / f"Pulumi.{name}.yaml").write_text(stack_file)
+    return project
+
+
+def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_plan_json_has_the_documented_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(["--stack", "dev", "--out", str(tmp_path)], capsys)
+    assert code == 0
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert (plan["project"], plan["stack"]) == ("eks-platform", "dev")
+    urns = {resource["urn"] for resource in plan["resources"]}
+    for resource in plan["resources"]:
+        assert set(resource) >= {
+            "urn",
+            "type",
+            "name",
+            "custom",
+            "parent",
+            "provider",
+            "dependencies",
+            "inputs",
+            "protect",
+            "retainOnDelete",
+        }
+        assert resource["parent"] is None or resource["parent"] in urns
+        assert resource["provider"] is None or resource["provider"] in urns
+        assert set(resource["dependencies"]) <= urns
+    assert plan["outputs"]["kubeconfig"] == "[secret]"
+    assert "eks:index:Cluster" in out and "cluster-eks" in out
+    assert "to create" in out
+
+
+def test_secret_values_never_reach_the_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_main(["--stack", "dev", "--out", str(tmp_path)], capsys)
+    assert "certificate-authority-data" not in (tmp_path / "plan.json").read_text()
+
+
+@pytest.mark.parametrize(
+    ("stack_file", "words"),
+    [
+        (VALID_BASE + "  eks-platform:nodeMaxSize: 0\n", "eks-platform:nodeMaxSize"),
+        (VALID_BASE + "  eks-platform:nodeMinSize: 3\n  eks-platform:nodeMaxSize: 2\n", "eks-platform:nodeMinSize"),
+        (VALID_BASE + "  eks-platform:vpcCidr: 10.0.0.0/33\n", "eks-platform:vpcCidr"),
+        (VALID_BASE + "  eks-platform:availabilityZones: [eu-central-1a]\n", "eks-platform:availabilityZones"),
+        (VALID_BASE + "  eks-platform:natStrategy: always\n", "eks-platform:natStrategy"),
+        (VALID_BASE + "  eks-platform:kubernetesVersion: latest\n", "eks-platform:kubernetesVersion"),
+        ("config:\n  eks-platform:publicAccessCidrs: [everyone]\n", "eks-platform:publicAccessCidrs"),
+        (VALID_BASE + "  eks-platform:nodeInstanceTypes: [big]\n", "eks-platform:nodeInstanceTypes"),
+        (VALID_BASE + "  eks-platform:environment: production\n", "eks-platform:environment"),
+        (VALID_BASE + "  eks-platform:nodeMaxSzie: 4\n", "unknown key"),
+        ("config:\n  eks-platform:vpcCidr: [unclosed\n", "not valid YAML"),
+        ("config:\n  eks-platform:vpcCidr:\n    secure: AAAA\n", "cannot decrypt"),
+        ("config:\n  vpcCidr: 10.0.0.0/16\n", "must be namespaced"),
+        ("- just\n- a list\n", "mapping at the top level"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stack_file: str, words: str
+) -> None:
+    project = project_with_stack(tmp_path, stack_file)
+    out = tmp_path / "out"
+    code, stdout, stderr = run_main(["--stack", "broken", "--out", str(out), "--project-dir", str(project)], capsys)
+    assert code == 2
+    assert stdout == ""
+    assert stderr.count("\n") == 1 and words in stderr
+    assert not out.exists()
+
+
+def test_unknown_stack_names_the_stacks_that_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = run_main(["--stack", "qa", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    assert "Pulumi.qa.yaml" in stderr and "dev, prod" in stderr
+
+
+def test_command_line_bad_config_has_no_traceback(tmp_path: Path) -> None:
+    project = project_with_stack(tmp_path, VALID_BASE + "  eks-platform:nodeDesiredSize: 7\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "offline.preview",
+            "--stack",
+            "broken",
+            "--out",
+            str(tmp_path / "out"),
+            "--project-dir",
+            str(project),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "offline-preview: invalid config eks-platform:nodeDesiredSize = 7: expected from nodeMinSize (1) to nodeMaxSize (3)"
+    ]
