@@ -2,12 +2,18 @@
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.iam import ClusterIam, ClusterIamArgs
+from components.ingress_controller import IngressController, IngressControllerArgs
+from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.network import Network, NetworkArgs
 from components.node_group import NodeGroup, NodeGroupArgs
+from components.storage import Storage, StorageArgs
+from components.workloads import DemoWorkloads, DemoWorkloadsArgs
 from settings import load_settings
 
 settings = load_settings()
@@ -79,6 +85,56 @@ addons = ClusterAddons(
     on_aws,
 )
 
+# --- Kubernetes half: everything below uses this provider, and everything that owns a cloud resource or
+# runs on nodes depends on the nodes, the add-ons and the cluster, so `pulumi destroy` removes it first.
+k8s_provider = k8s.Provider("k8s", kubeconfig=cluster.kubeconfig_json, enable_server_side_apply=True)
+on_cluster = pulumi.ResourceOptions(providers=[k8s_provider])
+on_cluster_and_aws = pulumi.ResourceOptions(providers=[k8s_provider, aws_provider])
+after_nodes = (cluster.eks_cluster, nodes, addons)
+
+ingress = IngressController(
+    "ingress",
+    IngressControllerArgs(
+        controller=settings.ingress_controller,
+        replicas=settings.ingress_replicas,
+        zone_spread=settings.is_production,
+        cluster_dependencies=after_nodes,
+    ),
+    on_cluster,
+)
+metrics = MetricsServer("metrics", MetricsServerArgs(replicas=2, cluster_dependencies=after_nodes), on_cluster)
+autoscaler = ClusterAutoscaler(
+    "autoscaler",
+    ClusterAutoscalerArgs(
+        cluster_name=cluster.cluster_name,
+        region=settings.region,
+        kubernetes_version=settings.kubernetes_version,
+        cluster_dependencies=after_nodes,
+    ),
+    on_cluster_and_aws,
+)
+demo = DemoWorkloads(
+    "demo",
+    DemoWorkloadsArgs(
+        namespace="demo",
+        ingress_controller=settings.ingress_controller,
+        ingress_class_name=ingress.ingress_class_name,
+        controller=ingress.release,
+        cluster_dependencies=after_nodes,
+    ),
+    on_cluster,
+)
+storage = Storage(
+    "storage",
+    StorageArgs(
+        namespace="demo",
+        namespace_resource=demo.namespace_resource,
+        csi_dependencies=after_nodes,
+        protect_claim=settings.is_production,
+    ),
+    on_cluster,
+)
+
 pulumi.export("region", settings.region)
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("kubeconfig", cluster.kubeconfig_json)
@@ -87,3 +143,6 @@ pulumi.export("publicSubnetIds", network.public_subnet_ids)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("nodeGroupName", nodes.node_group_name)
 pulumi.export("ebsCsiRoleArn", addons.ebs_csi_role_arn)
+pulumi.export("ingressHostname", ingress.load_balancer_hostname)
+pulumi.export("httpdUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/httpd"))
+pulumi.export("tomcatUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/tomcat"))

@@ -26,6 +26,9 @@ class PlanQuery:
     def get(self, urn: str) -> Resource:
         return self._by_urn[urn]
 
+    def find(self, urn: str) -> Resource | None:
+        return self._by_urn.get(urn)
+
     def children(self, urn: str) -> list[Resource]:
         return [resource for resource in self.resources if resource["parent"] == urn]
 
@@ -37,7 +40,8 @@ class PlanQuery:
     def depends_on(self, urn: str, target: str) -> bool:
         """True when `urn` waits for `target` (directly or through others), so destroy deletes `urn` first.
 
-        A dependency on a component counts as a dependency on everything inside it.
+        A dependency on a component counts as a dependency on everything inside it, and a resource
+        depends on its provider (the engine deletes resources before the provider that manages them).
         """
         targets = {target, *(resource["urn"] for resource in self.descendants(target))}
         seen: set[str] = set()
@@ -47,7 +51,9 @@ class PlanQuery:
             if current in seen or current not in self._by_urn:
                 continue
             seen.add(current)
-            for dependency in self._by_urn[current]["dependencies"]:
+            resource = self._by_urn[current]
+            edges = [*resource["dependencies"], *([resource["provider"]] if resource["provider"] else [])]
+            for dependency in edges:
                 if dependency in targets:
                     return True
                 stack.append(dependency)

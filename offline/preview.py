@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from offline.engine import Plan, run_program
+from offline.manifests import write_manifests
 from offline.stack_config import StackFileError, project_name, stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -22,13 +23,14 @@ class BadInput(Exception):
     """A user mistake: printed as one line, exit code 2."""
 
 
-def build_plan(stack: str, project_dir: Path = PROJECT_DIR) -> Plan:
+def build_plan(stack: str, project_dir: Path = PROJECT_DIR, overrides: dict[str, str] | None = None) -> Plan:
+    """The stack's plan; `overrides` (full config keys) replace stack file values, like `pulumi config set`."""
     # Imported here so that importing this module does not import the program's settings.
     from settings import ConfigError
 
     try:
         project = project_name(project_dir)
-        config = stack_config(project_dir, stack)
+        config = stack_config(project_dir, stack) | (overrides or {})
         return run_program(project_dir, project, stack, config, region=config.get(f"{project}:region", ""))
     except (StackFileError, ConfigError) as error:
         raise BadInput(str(error)) from None
@@ -81,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(render_tree(plan))
     path = write_plan(plan, args.out)
-    print(f"\nWrote {path}")
+    manifests = write_manifests(plan.to_json(), args.out)
+    print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
     return 0
 
 

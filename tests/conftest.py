@@ -14,13 +14,16 @@ def run_component(program: Callable[[], object]) -> PlanQuery:
     return PlanQuery(run(program, "eks-platform", "test", {}, "eu-central-1").to_json())
 
 
-_plans: dict[str, PlanQuery] = {}
+_plans: dict[tuple[str, str], PlanQuery] = {}
 
 
-def stack_plan(stack: str) -> PlanQuery:
-    if stack not in _plans:
-        _plans[stack] = PlanQuery(build_plan(stack).to_json())
-    return _plans[stack]
+def stack_plan(stack: str, ingress_controller: str = "") -> PlanQuery:
+    """The stack's plan, optionally with the other ingress controller selected."""
+    key = (stack, ingress_controller)
+    if key not in _plans:
+        overrides = {"eks-platform:ingressController": ingress_controller} if ingress_controller else {}
+        _plans[key] = PlanQuery(build_plan(stack, overrides=overrides).to_json())
+    return _plans[key]
 
 
 @pytest.fixture(scope="session")

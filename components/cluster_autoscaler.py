@@ -1,0 +1,112 @@
+"""Cluster Autoscaler: grows and shrinks the managed node group, found by its ASG tags."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
+from components.versions import CLUSTER_AUTOSCALER
+
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "cluster-autoscaler"
+
+
+def autoscaler_policy(cluster_name: str, region: str) -> str:
+    """Read what it must; change only the auto-scaling groups EKS tagged as this cluster's."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Discover",
+                    "Effect": "Allow",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "DescribeOwnNodeGroups",
+                    "Effect": "Allow",
+                    "Action": ["eks:DescribeNodegroup"],
+                    "Resource": f"arn:aws:eks:{region}:*:nodegroup/{cluster_name}/*",
+                },
+                {
+                    "Sid": "ScaleOwnNodeGroups",
+                    "Effect": "Allow",
+                    "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                    "Resource": f"arn:aws:autoscaling:{region}:*:autoScalingGroup:*:autoScalingGroupName/*",
+                    # EKS tags every managed node group's ASG with this key.
+                    "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
+                },
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ClusterAutoscalerArgs:
+    cluster_name: pulumi.Input[str]
+    region: str
+    kubernetes_version: str
+    cluster_dependencies: tuple[pulumi.Resource, ...]
+
+
+class ClusterAutoscaler(pulumi.ComponentResource):
+    release: k8s.helm.v3.Release
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-platform:autoscaling:ClusterAutoscaler", name, None, opts)
+        chart, image_tag = CLUSTER_AUTOSCALER[args.kubernetes_version]
+
+        role = PodIdentityRole(
+            f"{name}-role",
+            PodIdentityRoleArgs(
+                cluster_name=args.cluster_name,
+                namespace=NAMESPACE,
+                service_account=SERVICE_ACCOUNT,
+                inline_policy=pulumi.Output.from_input(args.cluster_name).apply(
+                    lambda cluster_name: autoscaler_policy(cluster_name, args.region)
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=chart.name,
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            namespace=NAMESPACE,
+            values={
+                "cloudProvider": "aws",
+                "awsRegion": args.region,
+                "autoDiscovery": {"clusterName": args.cluster_name},
+                "image": {"tag": image_tag},
+                "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
+                "extraArgs": {
+                    "balance-similar-node-groups": True,
+                    "skip-nodes-with-system-pods": False,
+                    "expander": "least-waste",
+                },
+                "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "600Mi"}},
+            },
+            skip_await=False,
+            timeout=600,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, *args.cluster_dependencies]),
+        )
+        self.role_arn = role.role_arn
+        self.register_outputs({"release": self.release.name, "roleArn": self.role_arn})

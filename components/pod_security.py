@@ -1,0 +1,62 @@
+"""Building blocks for pods that pass Pod Security `restricted`: shared by every workload component."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_kubernetes as k8s
+
+RESTRICTED_NAMESPACE_LABELS = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
+
+
+def pod_security_context(user_id: int) -> k8s.core.v1.PodSecurityContextArgs:
+    return k8s.core.v1.PodSecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=user_id,
+        run_as_group=user_id,
+        fs_group=user_id,
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def container_security_context() -> k8s.core.v1.SecurityContextArgs:
+    return k8s.core.v1.SecurityContextArgs(
+        allow_privilege_escalation=False,
+        privileged=False,
+        read_only_root_filesystem=True,
+        run_as_non_root=True,
+        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> k8s.core.v1.ResourceRequirementsArgs:
+    return k8s.core.v1.ResourceRequirementsArgs(
+        requests={"cpu": cpu, "memory": memory},
+        limits={"cpu": cpu_limit, "memory": memory_limit},
+    )
+
+
+def http_probe(path: str, port: int, initial_delay: int, period: int = 10) -> k8s.core.v1.ProbeArgs:
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=port),
+        initial_delay_seconds=initial_delay,
+        period_seconds=period,
+        timeout_seconds=3,
+        failure_threshold=3,
+    )
+
+
+def scratch_volumes(mounts: dict[str, str]) -> tuple[list[k8s.core.v1.VolumeArgs], list[k8s.core.v1.VolumeMountArgs]]:
+    """emptyDir volumes for the paths an app must write to while its root filesystem stays read-only."""
+    volumes = [k8s.core.v1.VolumeArgs(name=name, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()) for name in mounts]
+    volume_mounts = [k8s.core.v1.VolumeMountArgs(name=name, mount_path=path) for name, path in mounts.items()]
+    return volumes, volume_mounts
+
+
+def labels_for(app: str, part_of: str) -> dict[str, Any]:
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": part_of}

@@ -1,0 +1,130 @@
+"""The seed's storage chapter: an encrypted gp3 default StorageClass, the `ebs-pvc` claim and its users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.containers import HTTPD_USER, httpd_container
+from components.pod_security import labels_for, pod_security_context
+
+STORAGE_CLASS = "gp3-encrypted"
+PART_OF = "seed-storage"
+
+
+@dataclass(frozen=True)
+class StorageArgs:
+    namespace: str
+    namespace_resource: pulumi.Resource
+    # Deleting a claim deletes its EBS volume through the CSI controller, which runs on the nodes:
+    # claims depend on both, so `pulumi destroy` removes them while the driver can still clean up.
+    csi_dependencies: tuple[pulumi.Resource, ...]
+    claim_size: str = "4Gi"
+    # prod: Pulumi refuses to delete the claim (and with it the volume) without an explicit unprotect.
+    protect_claim: bool = False
+
+
+class Storage(pulumi.ComponentResource):
+    storage_class_name: pulumi.Output[str]
+    claim_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eks-platform:storage:Storage", name, None, opts)
+
+        storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-gp3",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=STORAGE_CLASS,
+                annotations={"storageclass.kubernetes.io/is-default-class": "true"},
+            ),
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+            reclaim_policy="Delete",
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.csi_dependencies)),
+        )
+
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-ebs-pvc",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="ebs-pvc", namespace=args.namespace, labels=labels_for("ebs-pvc", PART_OF)),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=STORAGE_CLASS,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.claim_size}),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[storage_class, args.namespace_resource, *args.csi_dependencies],
+                protect=args.protect_claim,
+            ),
+        )
+
+        claim_mount = k8s.core.v1.VolumeMountArgs(name="test-volume", mount_path="/test")
+        pv_demo, pv_demo_volumes = httpd_container("pv-demo-ctr", [claim_mount])
+        self._demo_deployment(
+            f"{name}-pv-demo",
+            "pv-demo",
+            args.namespace,
+            pv_demo,
+            [
+                *pv_demo_volumes,
+                k8s.core.v1.VolumeArgs(
+                    name="test-volume",
+                    persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name="ebs-pvc"),
+                ),
+            ],
+            pulumi.ResourceOptions(parent=self, depends_on=[claim, args.namespace_resource]),
+        )
+
+        scratch_mount = k8s.core.v1.VolumeMountArgs(name="scratch", mount_path="/scratch")
+        scratch, scratch_volumes = httpd_container("scratch-demo-ctr", [scratch_mount])
+        self._demo_deployment(
+            f"{name}-scratch-demo",
+            "scratch-demo",
+            args.namespace,
+            scratch,
+            [
+                *scratch_volumes,
+                # The seed's ephemeral storage: lives and dies with the pod, capped so it cannot fill the node.
+                k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi")),
+            ],
+            pulumi.ResourceOptions(parent=self, depends_on=[args.namespace_resource]),
+        )
+
+        self.storage_class_name = storage_class.metadata.name
+        self.claim_name = claim.metadata.name
+        self.register_outputs({"storageClass": self.storage_class_name, "claim": self.claim_name})
+
+    @staticmethod
+    def _demo_deployment(
+        resource_name: str,
+        app: str,
+        namespace: str,
+        container: k8s.core.v1.ContainerArgs,
+        volumes: list[k8s.core.v1.VolumeArgs],
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.apps.v1.Deployment:
+        labels = labels_for(app, PART_OF)
+        return k8s.apps.v1.Deployment(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=app, namespace=namespace, labels=labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                # pv-demo's ReadWriteOnce volume attaches to one node: the old pod must go before the new one starts.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": app}),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        automount_service_account_token=False,
+                        security_context=pod_security_context(HTTPD_USER),
+                        containers=[container],
+                        volumes=volumes,
+                    ),
+                ),
+            ),
+            opts=opts,
+        )

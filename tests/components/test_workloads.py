@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pulumi_aws as aws
+import pytest
+
+from components.workloads import DemoWorkloads, DemoWorkloadsArgs
+from tests.conftest import run_component
+
+
+def plan(controller: str = "f5-nginx"):
+    def program() -> None:
+        release = aws.ec2.LaunchTemplate("controller-release")
+        nodes = aws.ec2.LaunchTemplate("nodes")
+        DemoWorkloads(
+            "demo",
+            DemoWorkloadsArgs(
+                namespace="demo",
+                ingress_controller=controller,
+                ingress_class_name="nginx",
+                controller=release,
+                cluster_dependencies=(nodes,),
+            ),
+        )
+
+    return run_component(program)
+
+
+def pod_spec(query, name: str) -> dict:
+    return query.one("kubernetes:apps/v1:Deployment", name)["inputs"]["spec"]["template"]["spec"]
+
+
+def test_namespace_enforces_restricted_pod_security_and_waits_for_nodes() -> None:
+    query = plan()
+    namespace = query.one("kubernetes:core/v1:Namespace", "demo-namespace")
+    assert namespace["inputs"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert query.one("aws:ec2/launchTemplate:LaunchTemplate", "nodes")["urn"] in namespace["dependencies"]
+
+
+@pytest.mark.parametrize(("deployment", "image_prefix"), [("demo-httpd", "httpd:2.4."), ("demo-tomcat", "tomcat:10.1.")])
+def test_deployments_are_pinned_probed_limited_and_hardened(deployment: str, image_prefix: str) -> None:
+    query = plan()
+    spec = query.one("kubernetes:apps/v1:Deployment", deployment)["inputs"]["spec"]
+    assert spec["replicas"] == 2
+    pod = spec["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in pod["containers"] + pod.get("initContainers", []):
+        assert container["image"].startswith(image_prefix)
+        assert set(container["resources"]) == {"requests", "limits"}
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]}
+    for container in pod["containers"]:
+        assert container["readinessProbe"]["httpGet"]["port"] == 8080
+        assert container["livenessProbe"]["httpGet"]["port"] == 8080
+    mounted = {m["mountPath"] for c in pod["containers"] for m in c["volumeMounts"]}
+    assert "/tmp" in mounted
+
+
+def test_tomcat_serves_its_welcome_page_from_a_writable_root_webapp() -> None:
+    pod = pod_spec(plan(), "demo-tomcat")
+    (init,) = pod["initContainers"]
+    assert "webapps.dist/ROOT" in init["command"][-1]
+    assert any(m["mountPath"] == "/usr/local/tomcat/webapps/ROOT" for m in pod["containers"][0]["volumeMounts"])
+
+
+def test_httpd_listens_on_8080_as_www_data() -> None:
+    pod = pod_spec(plan(), "demo-httpd")
+    assert pod["securityContext"]["runAsUser"] == 82
+    assert "Listen 8080" in pod["containers"][0]["command"][-1]
+
+
+def test_services_disruption_budgets_and_autoscaler() -> None:
+    query = plan()
+    for name, service in (("demo-httpd", "httpd-service"), ("demo-tomcat", "tomcat-service")):
+        spec = query.one("kubernetes:core/v1:Service", name)["inputs"]
+        assert spec["metadata"]["name"] == service
+        assert spec["spec"]["type"] == "ClusterIP"
+        assert spec["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": 8080}]
+        assert query.one("kubernetes:policy/v1:PodDisruptionBudget", name)["inputs"]["spec"]["minAvailable"] == 1
+    hpa = query.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "demo-httpd")["inputs"]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "httpd"}
+    assert hpa["minReplicas"] == 2
+    assert hpa["metrics"][0]["resource"]["name"] == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("controller", "paths", "annotation"),
+    [
+        ("f5-nginx", ["/httpd", "/tomcat"], "nginx.org/rewrites"),
+        ("ingress-nginx", ["/httpd(/|$)(.*)", "/tomcat(/|$)(.*)"], "nginx.ingress.kubernetes.io/rewrite-target"),
+    ],
+)
+def test_ingress_routes_both_prefixes_and_waits_for_the_controller(controller: str, paths: list[str], annotation: str) -> None:
+    query = plan(controller)
+    ingress = query.one("kubernetes:networking.k8s.io/v1:Ingress", "demo-ingress")
+    spec = ingress["inputs"]["spec"]
+    assert spec["ingressClassName"] == "nginx"
+    routes = spec["rules"][0]["http"]["paths"]
+    assert [route["path"] for route in routes] == paths
+    assert [route["backend"]["service"]["name"] for route in routes] == ["httpd-service", "tomcat-service"]
+    assert annotation in ingress["inputs"]["metadata"]["annotations"]
+    assert query.one("aws:ec2/launchTemplate:LaunchTemplate", "controller-release")["urn"] in ingress["dependencies"]

@@ -1,0 +1,97 @@
+"""The seed's closing warning as a guarantee: `pulumi destroy` leaves no load balancer and no EBS volume behind.
+
+Pulumi deletes a resource before everything it depends on. So every object that owns a cloud resource
+(a LoadBalancer Service, directly or inside a Helm release, and every PVC) must depend on the node group,
+the EBS CSI add-on and the cluster: then it is deleted while the controllers that clean up still run.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from offline.plan_query import PlanQuery
+from tests.conftest import stack_plan
+
+STACKS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx")]
+
+
+def cloud_owners(query: PlanQuery) -> list[dict]:
+    owners = list(query.of_type("kubernetes:core/v1:PersistentVolumeClaim"))
+    owners += [s for s in query.of_type("kubernetes:core/v1:Service") if s["inputs"]["spec"].get("type") == "LoadBalancer"]
+    owners += [
+        release
+        for release in query.of_type("kubernetes:helm.sh/v3:Release")
+        if release["inputs"]["values"].get("controller", {}).get("service", {}).get("type") == "LoadBalancer"
+    ]
+    return owners
+
+
+def must_outlive(query: PlanQuery) -> list[dict]:
+    (node_group,) = query.of_type("eks:index:ManagedNodeGroup")
+    (cluster,) = query.of_type("eks:index:Cluster")
+    (csi,) = [a for a in query.of_type("aws:eks/addon:Addon") if a["inputs"]["addonName"] == "aws-ebs-csi-driver"]
+    return [node_group, csi, cluster]
+
+
+def violations(query: PlanQuery) -> list[str]:
+    return [
+        f"{owner['urn']} could outlive {target['urn']}"
+        for owner in cloud_owners(query)
+        for target in must_outlive(query)
+        if not query.depends_on(owner["urn"], target["urn"])
+    ]
+
+
+@pytest.mark.parametrize(("stack", "controller"), STACKS)
+def test_everything_that_owns_a_cloud_resource_is_deleted_first(stack: str, controller: str) -> None:
+    query = stack_plan(stack, controller)
+    owners = cloud_owners(query)
+    assert {o["type"] for o in owners} == {"kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:helm.sh/v3:Release"}
+    assert violations(query) == []
+
+
+@pytest.mark.parametrize(("stack", "controller"), STACKS)
+def test_helm_releases_wait_for_their_objects_to_be_deleted(stack: str, controller: str) -> None:
+    for release in stack_plan(stack, controller).of_type("kubernetes:helm.sh/v3:Release"):
+        # skipAwait false makes `helm uninstall` wait, so the LoadBalancer Service's finalizer (the NLB) is gone first.
+        assert release["inputs"]["skipAwait"] is False, release["urn"]
+
+
+def test_the_check_fails_when_a_claim_loses_its_edges() -> None:
+    plan = copy.deepcopy(stack_plan("dev").plan)
+    for resource in plan["resources"]:
+        if resource["type"].startswith("kubernetes:"):
+            resource["dependencies"] = [d for d in resource["dependencies"] if "addons-ebs-csi-driver" not in d]
+    problems = violations(PlanQuery(plan))
+    claim = "urn:pulumi:dev::eks-platform::eks-platform:storage:Storage$kubernetes:core/v1:PersistentVolumeClaim::storage-ebs-pvc"
+    csi = "urn:pulumi:dev::eks-platform::eks-platform:cluster:ClusterAddons$aws:eks/addon:Addon::addons-ebs-csi-driver"
+    assert f"{claim} could outlive {csi}" in problems
+
+
+def test_a_load_balancer_service_outside_the_graph_order_is_caught() -> None:
+    plan = copy.deepcopy(stack_plan("dev").plan)
+    plan["resources"].append(
+        {
+            "urn": "urn:pulumi:dev::eks-platform::kubernetes:core/v1:Service::stray-lb",
+            "type": "kubernetes:core/v1:Service",
+            "name": "stray-lb",
+            "custom": True,
+            "parent": None,
+            "provider": None,
+            "providers": {},
+            "dependencies": [],
+            "inputs": {"spec": {"type": "LoadBalancer"}},
+            "protect": False,
+            "retainOnDelete": False,
+        }
+    )
+    assert len(violations(PlanQuery(plan))) == 3
+
+
+def test_prod_protects_the_cluster_and_the_claim() -> None:
+    query = stack_plan("prod")
+    assert query.one("eks:index:Cluster", "cluster-eks")["protect"] is True
+    assert query.one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is True
+    assert stack_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is False

@@ -1,0 +1,61 @@
+"""The Kubernetes half of each stack, with either ingress controller."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import stack_plan
+
+STACKS = ["dev", "prod"]
+CONTROLLERS = ["f5-nginx", "ingress-nginx"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("controller", CONTROLLERS)
+def test_every_kubernetes_object_uses_the_cluster_provider(stack: str, controller: str) -> None:
+    query = stack_plan(stack, controller)
+    (provider,) = query.of_type("pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+    assert query.depends_on(provider["urn"], query.one("eks:index:Cluster", "cluster-eks")["urn"])
+    kubernetes = [r for r in query.resources if r["custom"] and r["type"].startswith("kubernetes:")]
+    assert len(kubernetes) >= 15
+    for resource in kubernetes:
+        assert resource["provider"] == provider["urn"], resource["urn"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_switching_the_controller_changes_the_release_and_the_ingress_only(stack: str) -> None:
+    f5, community = stack_plan(stack, "f5-nginx"), stack_plan(stack, "ingress-nginx")
+    f5_release = f5.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]
+    community_release = community.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]
+    assert (f5_release["chart"], community_release["chart"]) == ("nginx-ingress", "ingress-nginx")
+    f5_ingress = f5.one("kubernetes:networking.k8s.io/v1:Ingress", "demo-ingress")["inputs"]
+    community_ingress = community.one("kubernetes:networking.k8s.io/v1:Ingress", "demo-ingress")["inputs"]
+    assert "nginx.org/rewrites" in f5_ingress["metadata"]["annotations"]
+    assert "nginx.ingress.kubernetes.io/rewrite-target" in community_ingress["metadata"]["annotations"]
+    assert f5_ingress["spec"]["ingressClassName"] == community_ingress["spec"]["ingressClassName"] == "nginx"
+    different = {r["urn"] for r in f5.resources if (other := community.find(r["urn"])) is None or other["inputs"] != r["inputs"]}
+    names = {urn.rsplit("::", 1)[-1] for urn in different}
+    assert names == {"ingress-namespace", "ingress-release", "demo-ingress"}
+
+
+def test_prod_ingress_spreads_over_zones_and_dev_does_not() -> None:
+    prod = stack_plan("prod").one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]["values"]["controller"]
+    dev = stack_plan("dev").one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]["values"]["controller"]
+    assert prod["replicaCount"] == 3
+    assert prod["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
+    assert dev["replicaCount"] == 2
+    assert "topologySpreadConstraints" not in dev
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_demo_urls_and_autoscaler_outputs(stack: str) -> None:
+    query = stack_plan(stack)
+    outputs = query.plan["outputs"]
+    # Known only once the NLB exists; the preview shows them as unknown, like `pulumi preview`.
+    assert outputs["httpdUrl"] == outputs["tomcatUrl"] == outputs["ingressHostname"] == "[unknown]"
+    release = query.one("kubernetes:helm.sh/v3:Release", "autoscaler-release")["inputs"]
+    assert release["values"]["autoDiscovery"]["clusterName"] == f"eks-platform-{stack}"
+    assert release["version"] == "9.54.0"
+    group = query.one("eks:index:ManagedNodeGroup", "nodes-mng")["inputs"]
+    assert group["ignoreScalingChanges"] is True
