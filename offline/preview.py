@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from offline.engine import Plan, run_program
+from offline.graph import write_graph
 from offline.manifests import write_manifests
 from offline.stack_config import StackFileError, project_name, stack_config
 
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     path = write_plan(plan, args.out)
     manifests = write_manifests(plan.to_json(), args.out)
     print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
+    for drawing in write_graph(plan.to_json(), args.out):
+        print(f"Wrote {drawing}")
     return 0
 
 
