@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.helm_release import pinned_release
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
 from components.versions import CLUSTER_AUTOSCALER
 
@@ -84,14 +85,11 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = pinned_release(
             f"{name}-release",
-            name=chart.name,
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
-            namespace=NAMESPACE,
-            values={
+            chart,
+            NAMESPACE,
+            {
                 "cloudProvider": "aws",
                 "awsRegion": args.region,
                 "autoDiscovery": {"clusterName": args.cluster_name},
@@ -104,9 +102,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 },
                 "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "600Mi"}},
             },
-            skip_await=False,
-            timeout=600,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role, *args.cluster_dependencies]),
+            pulumi.ResourceOptions(parent=self, depends_on=[role, *args.cluster_dependencies]),
         )
         self.role_arn = role.role_arn
         self.register_outputs({"release": self.release.name, "roleArn": self.role_arn})

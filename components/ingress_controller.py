@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.helm_release import pinned_release
 from components.versions import COMMUNITY_INGRESS_NGINX, F5_NGINX_INGRESS, Chart
 
 CHARTS = {"f5-nginx": F5_NGINX_INGRESS, "ingress-nginx": COMMUNITY_INGRESS_NGINX}
@@ -91,20 +92,14 @@ class IngressController(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.release = k8s.helm.v3.Release(
+        # Install waits for the controller (and its admission webhook) and the NLB address.
+        self.release = pinned_release(
             f"{name}-release",
-            name=chart.name,
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
-            namespace=chart.name,
-            values=controller_values(args, chart),
-            # Install waits for the controller (and its admission webhook) and the NLB address; uninstall waits
-            # until the LoadBalancer Service, and with it the NLB, is gone.
-            skip_await=False,
-            timeout=900,
-            cleanup_on_fail=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.cluster_dependencies]),
+            chart,
+            chart.name,
+            controller_values(args, chart),
+            pulumi.ResourceOptions(parent=self, depends_on=[namespace, *args.cluster_dependencies]),
+            timeout_seconds=900,
         )
 
         # Read only once the release exists (the id is unknown until then, so a first preview does not fail).

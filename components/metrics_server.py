@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.helm_release import pinned_release
 from components.versions import METRICS_SERVER
 
 
@@ -21,20 +22,15 @@ class MetricsServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MetricsServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:autoscaling:MetricsServer", name, None, opts)
-        self.release = k8s.helm.v3.Release(
+        self.release = pinned_release(
             f"{name}-release",
-            name=METRICS_SERVER.name,
-            chart=METRICS_SERVER.name,
-            version=METRICS_SERVER.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=METRICS_SERVER.repository),
-            namespace="kube-system",
-            values={
+            METRICS_SERVER,
+            "kube-system",
+            {
                 "replicas": args.replicas,
                 "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
                 "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"cpu": "500m", "memory": "400Mi"}},
             },
-            skip_await=False,
-            timeout=600,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.cluster_dependencies)),
+            pulumi.ResourceOptions(parent=self, depends_on=list(args.cluster_dependencies)),
         )
         self.register_outputs({"release": self.release.name})

@@ -1,0 +1,35 @@
+"""Helm releases as this program installs them: pinned, awaited on install and on uninstall."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.versions import Chart
+
+
+def pinned_release(
+    resource_name: str,
+    chart: Chart,
+    namespace: str,
+    values: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+    timeout_seconds: int = 600,
+) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        resource_name,
+        name=chart.name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+        namespace=namespace,
+        values=values,
+        # Waiting is what makes the graph's order real: install returns once the workloads are ready,
+        # and uninstall once the objects (a LoadBalancer Service's NLB included) are gone.
+        skip_await=False,
+        timeout=timeout_seconds,
+        cleanup_on_fail=True,
+        opts=opts,
+    )
