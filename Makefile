@@ -38,9 +38,13 @@ lint-workflows:
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy components settings.py offline
+	$(VENV)/bin/mypy policies
 
 offline-preview: $(VENV)/.installed
 	$(PY) -m offline.preview --stack $(STACK) --out $(OUT)
+
+policy-check: $(VENV)/.installed
+	$(PY) -m offline.policy_run --plan $(PLAN) --stack $(STACK) --out $(dir $(PLAN))
 
 benchmark: $(VENV)/.installed
 	$(PY) scripts/benchmark.py

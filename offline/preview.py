@@ -1,6 +1,7 @@
-"""`make offline-preview STACK=<stack> OUT=<dir>`: run the program for a stack offline and write the plan.
+"""`make offline-preview STACK=<stack> OUT=<dir>`: run the program for a stack offline, write the plan, check policies.
 
-Exit codes: 0 success, 2 bad input (stack file or config), 1 anything else.
+Writes plan.json, manifests/, graph.dot (and graph.svg), policy-report.json.
+Exit codes: 0 success, 1 a mandatory policy violation, 2 bad input (stack file, config, policy config).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from offline.engine import Plan, run_program
 from offline.graph import write_graph
 from offline.manifests import write_manifests
+from offline.policy_run import PolicyInputError, check_plan, load_pack_config
 from offline.stack_config import StackFileError, project_name, stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -77,9 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="directory for plan.json and friends")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    project_dir = args.project_dir.resolve()
+    policy_config_dir = project_dir / "policies" / "config"
     try:
-        plan = build_plan(args.stack, args.project_dir.resolve())
-    except BadInput as error:
+        plan = build_plan(args.stack, project_dir)
+        # Checked before anything is written, so a bad policy config leaves no half-written output.
+        load_pack_config(args.stack, policy_config_dir)
+    except (BadInput, PolicyInputError) as error:
         print(f"offline-preview: {error}", file=sys.stderr)
         return 2
     print(render_tree(plan))
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
     for drawing in write_graph(plan.to_json(), args.out):
         print(f"Wrote {drawing}")
-    return 0
+    print()
+    return check_plan(plan.to_json(), args.stack, args.out, config_dir=policy_config_dir)
 
 
 if __name__ == "__main__":

@@ -126,3 +126,27 @@ def test_command_line_bad_config_has_no_traceback(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "offline-preview: invalid config eks-platform:nodeDesiredSize = 7: expected from nodeMinSize (1) to nodeMaxSize (3)"
     ]
+
+
+def test_stack_without_policy_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = project_with_stack(tmp_path, VALID_BASE, name="qa")
+    out = tmp_path / "out"
+    code, _, stderr = run_main(["--stack", "qa", "--out", str(out), "--project-dir", str(project)], capsys)
+    assert code == 2
+    assert "no policy config for stack 'qa'" in stderr and stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_mandatory_policy_violation_exits_1_with_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = project_with_stack(tmp_path, "config:\n  eks-platform:publicAccessCidrs: [0.0.0.0/0]\n", name="dev")
+    (project / "Pulumi.dev.yaml").unlink()
+    (project / "Pulumi.dev.yaml").write_text("config:\n  eks-platform:publicAccessCidrs: [0.0.0.0/0]\n")
+    (project / "policies").symlink_to(ROOT / "policies")
+    out = tmp_path / "out"
+    code, stdout, _ = run_main(["--stack", "dev", "--out", str(out), "--project-dir", str(project)], capsys)
+    assert code == 1
+    report = json.loads((out / "policy-report.json").read_text())
+    fired = [v for v in report if v["policy"] == "eks-public-endpoint-restricted"]
+    assert fired and fired[0]["enforcement"] == "mandatory"
+    assert "cluster-eks" in fired[0]["urn"]
+    assert "eks-public-endpoint-restricted" in stdout

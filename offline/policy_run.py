@@ -1,0 +1,359 @@
+"""`make policy-check PLAN=<plan.json> STACK=<stack>`: run the policy pack over an offline plan, as the CLI would.
+
+`pulumi preview --policy-pack policies --policy-pack-config policies/config/<stack>.json` is the real thing; it
+needs the CLI. This runner calls the same policy objects directly: each gets the resource's inputs behind the
+SDK's unknown-checking proxy, its provider's inputs, and its config (schema defaults, then the stack's file),
+at the enforcement level the file sets. It never constructs the PolicyPack (that starts a server and blocks).
+
+Exit codes: 0 no mandatory violation, 1 at least one mandatory violation, 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import json
+import sys
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, TypedDict
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+
+from offline.engine import UNKNOWN as PLAN_UNKNOWN
+from policies.eks_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
+
+PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
+CONFIG_DIR: Final = PROJECT_DIR / "policies" / "config"
+REPORT_NAME: Final = "policy-report.json"
+ALL_POLICIES_KEY: Final = "all"  # the config file's key for every policy's enforcement level
+
+
+class Violation(TypedDict):
+    policy: str
+    enforcement: str
+    severity: str
+    urn: str
+    message: str
+
+
+class PolicyInputError(Exception):
+    """A bad plan, config file or stack name; the message is one line naming what is wrong."""
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    level: EnforcementLevel
+    config: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pack config: the file `pulumi preview --policy-pack-config` reads
+
+
+def available_stacks(config_dir: Path = CONFIG_DIR) -> list[str]:
+    return sorted(path.stem for path in config_dir.glob("*.json"))
+
+
+def load_pack_config(stack: str, config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
+    """<config_dir>/<stack>.json (policies/config/ by default), checked against the pack's policies and schemas."""
+    stacks = available_stacks(config_dir)
+    if stack not in stacks:
+        known = ", ".join(stacks) or "none"
+        raise PolicyInputError(f"no policy config for stack {stack!r} ({config_dir / stack}.json); stacks with one: {known}")
+    path = config_dir / f"{stack}.json"
+    try:
+        pack_config = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise PolicyInputError(f"cannot read {path}: {error}") from None
+    if not isinstance(pack_config, dict):
+        raise PolicyInputError(f"{path}: expected a JSON object of policy name to settings")
+    resolve_settings(pack_config)  # fail early on a typo, not half-way through a run
+    return pack_config
+
+
+def _level(value: Any, where: str) -> EnforcementLevel:
+    try:
+        return EnforcementLevel(value)
+    except ValueError:
+        levels = ", ".join(level.value for level in EnforcementLevel)
+        raise PolicyInputError(f"pack config {where}: enforcement level {value!r} is not one of {levels}") from None
+
+
+_JSON_TYPES: Final[Mapping[str, tuple[type, ...]]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _matches_schema(value: Any, schema: Mapping[str, Any]) -> bool:
+    """The part of JSON Schema the pack's config schemas use: type, items, enum."""
+    expected = _JSON_TYPES.get(schema.get("type", ""), (object,))
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+        return False
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    return not isinstance(value, list) or all(_matches_schema(item, schema.get("items", {})) for item in value)
+
+
+def _policy_settings(policy: ResourceValidationPolicy, entry: Any, all_level: EnforcementLevel | None) -> PolicySettings:
+    schema = policy.config_schema.properties if policy.config_schema is not None else {}
+    config = {key: property_schema["default"] for key, property_schema in schema.items() if "default" in property_schema}
+    # Precedence as in the CLI: the policy's own entry, then "all", then the policy's and the pack's defaults.
+    level = all_level or policy.enforcement_level or PACK_ENFORCEMENT_LEVEL
+    if isinstance(entry, str):
+        level = _level(entry, policy.name)
+    elif isinstance(entry, dict):
+        for key, value in entry.items():
+            if key == "enforcementLevel":
+                level = _level(value, policy.name)
+            elif key not in schema:
+                known = ", ".join(schema) or "none"
+                raise PolicyInputError(f"pack config {policy.name}: unknown setting {key!r} (settings: {known})")
+            elif not _matches_schema(value, schema[key]):
+                raise PolicyInputError(f"pack config {policy.name}.{key}: {value!r} does not match {json.dumps(schema[key])}")
+            else:
+                config[key] = value
+    elif entry is not None:
+        raise PolicyInputError(f"pack config {policy.name}: expected an enforcement level or an object")
+    return PolicySettings(level, config)
+
+
+def resolve_settings(pack_config: Mapping[str, Any]) -> dict[str, PolicySettings]:
+    """Each policy's enforcement level and config, the way the CLI reconciles a --policy-pack-config file."""
+    names = {policy.name for policy in ALL_POLICIES}
+    unknown = sorted(set(pack_config) - names - {ALL_POLICIES_KEY})
+    if unknown:
+        raise PolicyInputError(f"pack config names unknown policies: {', '.join(unknown)}")
+    all_entry = pack_config.get(ALL_POLICIES_KEY)
+    if isinstance(all_entry, dict):
+        all_entry = all_entry.get("enforcementLevel")
+    all_level = _level(all_entry, ALL_POLICIES_KEY) if all_entry is not None else None
+    return {policy.name: _policy_settings(policy, pack_config.get(policy.name), all_level) for policy in ALL_POLICIES}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Plan
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise PolicyInputError(f"cannot read plan {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise PolicyInputError(f"plan {path} is not JSON (not UTF-8 text)") from None
+    try:
+        plan = json.loads(text)
+    except ValueError as error:
+        raise PolicyInputError(f"plan {path} is not JSON: {error}") from None
+    check_plan_shape(plan)
+    return plan  # type: ignore[no-any-return]
+
+
+# Required fields of each plan resource and their JSON types (None allowed where the engine records no value).
+_RESOURCE_FIELDS: Final[Mapping[str, tuple[type, ...]]] = {
+    "urn": (str,),
+    "type": (str,),
+    "name": (str,),
+    "inputs": (dict,),
+    "provider": (str, type(None)),
+}
+
+
+def check_plan_shape(plan: Any) -> None:
+    """Raise PolicyInputError naming the first thing that does not match offline.preview's plan.json."""
+    if not isinstance(plan, dict):
+        raise PolicyInputError(f"plan must be a JSON object with 'resources', got {type(plan).__name__}")
+    resources = plan.get("resources")
+    if not isinstance(resources, list):
+        raise PolicyInputError("plan has no 'resources' list")
+    for index, resource in enumerate(resources):
+        if not isinstance(resource, dict):
+            raise PolicyInputError(f"plan resources[{index}] is not an object")
+        for field, types in _RESOURCE_FIELDS.items():
+            if field not in resource:
+                raise PolicyInputError(f"plan resources[{index}] has no '{field}'")
+            if not isinstance(resource[field], types):
+                raise PolicyInputError(f"plan resources[{index}].{field} has the wrong type ({type(resource[field]).__name__})")
+        if not isinstance(resource.get("providers", {}), dict):
+            raise PolicyInputError(f"plan resources[{index}].providers is not an object")
+
+
+def _as_engine_value(value: Any) -> Any:
+    """Plan markers back into what the CLI gives policies: unknowns as the SDK's sentinel (secrets stay opaque)."""
+    if value == PLAN_UNKNOWN:
+        return UNKNOWN_STRING_VALUE
+    if isinstance(value, dict):
+        return {key: _as_engine_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_engine_value(item) for item in value]
+    return value
+
+
+def _provider_urn(resource: Mapping[str, Any]) -> str | None:
+    if resource.get("provider"):
+        return str(resource["provider"])
+    # A component has a providers map instead; pulumi-eks components create their AWS resources through "aws".
+    providers: Mapping[str, str] = resource.get("providers") or {}
+    package = str(resource["type"]).split(":", 1)[0]
+    return providers.get(package) or providers.get("aws")
+
+
+def _as_policy_provider(provider_resource: Mapping[str, Any] | None) -> PolicyProviderResource | None:
+    if provider_resource is None:
+        return None
+    props = unknown_checking_proxy(_as_engine_value(provider_resource["inputs"]))
+    return PolicyProviderResource(provider_resource["type"], props, provider_resource["urn"], provider_resource["name"])
+
+
+def _options(resource: Mapping[str, Any]) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=bool(resource.get("protect", False)),
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=resource.get("parent"),
+    )
+
+
+async def _wait(awaitable: Awaitable[Any]) -> None:
+    await awaitable
+
+
+def _validate(policy: ResourceValidationPolicy, args: ResourceValidationArgs) -> tuple[list[str], str | None]:
+    """(violation messages, why the policy could not run) for one resource."""
+    messages: list[str] = []
+
+    def report_violation(message: str, urn: str | None = None) -> None:
+        messages.append(message)
+
+    try:
+        result = policy.validate(args, report_violation)
+        if inspect.isawaitable(result):
+            asyncio.run(_wait(result))
+    except UnknownValueError as error:
+        return messages, f"{args.resource_type} '{args.name}': can't run policy during preview: {error.message}"
+    return messages, None
+
+
+def evaluate(plan: dict[str, Any], pack_config: dict[str, Any]) -> list[Violation]:
+    """Every violation of every enabled policy over the plan's resources, in plan order then pack order."""
+    check_plan_shape(plan)
+    settings = resolve_settings(pack_config)
+    by_urn = {resource["urn"]: resource for resource in plan["resources"]}
+    violations: list[Violation] = []
+    for resource in plan["resources"]:
+        # What the CLI sends for this resource, built once and shared by every policy (only the config differs).
+        props = unknown_checking_proxy(_as_engine_value(resource["inputs"]))
+        provider = _as_policy_provider(by_urn.get(_provider_urn(resource) or ""))
+        options = _options(resource)
+        for policy in ALL_POLICIES:
+            policy_settings = settings[policy.name]
+            if policy_settings.level == EnforcementLevel.DISABLED:
+                continue
+            # A policy without remediation that still fires at level remediate blocks like mandatory (as the CLI does).
+            enforcement = (
+                EnforcementLevel.ADVISORY if policy_settings.level == EnforcementLevel.ADVISORY else EnforcementLevel.MANDATORY
+            )
+            args = ResourceValidationArgs(
+                resource["type"], props, resource["urn"], resource["name"], options, provider, dict(policy_settings.config)
+            )
+            messages, not_run = _validate(policy, args)
+            findings = [(enforcement, message) for message in messages]
+            if not_run is not None:
+                # As the CLI does: a policy that reads an unknown value is reported as advisory, never a block.
+                findings.append((EnforcementLevel.ADVISORY, not_run))
+            for level, message in findings:
+                violations.append(
+                    Violation(
+                        policy=policy.name,
+                        enforcement=level.value,
+                        severity=policy.severity.value if policy.severity is not None else "",
+                        urn=resource["urn"],
+                        message=message,
+                    )
+                )
+    return violations
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def write_report(violations: list[Violation], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / REPORT_NAME
+    path.write_text(json.dumps(violations, indent=2) + "\n")
+    return path
+
+
+def _mandatory(violations: list[Violation]) -> list[Violation]:
+    return [violation for violation in violations if violation["enforcement"] == EnforcementLevel.MANDATORY.value]
+
+
+def _print_violations(violations: list[Violation]) -> None:
+    for violation in violations:
+        print(f"{violation['enforcement']:<9}  {violation['policy']:<31}  {violation['urn']}  {violation['message']}")
+
+
+def _summary(violations: list[Violation], stack: str, resource_count: int, report: Path | None) -> str:
+    mandatory = len(_mandatory(violations))
+    advisory = len(violations) - mandatory
+    verdict = "FAILED" if mandatory else "passed"
+    written = f"; report {report}" if report is not None else ""
+    return (
+        f"policy-check {stack}: {verdict}: {mandatory} mandatory, {advisory} advisory violation(s) "
+        f"over {resource_count} resources{written}"
+    )
+
+
+def _check(plan: dict[str, Any], stack: str, out_dir: Path | None, config_dir: Path = CONFIG_DIR) -> int:
+    violations = evaluate(plan, load_pack_config(stack, config_dir))
+    report = write_report(violations, out_dir) if out_dir is not None else None
+    _print_violations(violations)
+    print(_summary(violations, stack, len(plan["resources"]), report))
+    return 1 if _mandatory(violations) else 0
+
+
+def check_plan(plan: dict[str, Any], stack: str, out_dir: Path, *, config_dir: Path = CONFIG_DIR) -> int:
+    """For offline.preview: evaluate a fresh plan, write <out_dir>/policy-report.json, print; 1 on mandatory.
+
+    Raises PolicyInputError (one line) when the stack has no policy config or the plan is malformed.
+    """
+    return _check(plan, stack, out_dir, config_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="policy-check", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--plan", required=True, type=Path, help="plan.json written by `make offline-preview`")
+    parser.add_argument("--stack", required=True, help="stack whose policies/config/<stack>.json applies")
+    parser.add_argument("--out", type=Path, help=f"directory for {REPORT_NAME} (none written without it)")
+    args = parser.parse_args(argv)
+    try:
+        return _check(read_plan(args.plan), args.stack, args.out)
+    except PolicyInputError as error:
+        print(f"policy-check: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,492 @@
+"""AWS rules. Each understands the pulumi-eks component inputs (all an offline run sees) and the AWS resources
+those components create (what a real `pulumi preview --policy-pack` also sees)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Any, Final
+
+from pulumi_policy import ResourceValidationPolicy, Severity
+
+from .common import (
+    UNKNOWN,
+    JsonDict,
+    Resource,
+    allows,
+    as_list,
+    get,
+    is_false,
+    is_true,
+    parse_json_document,
+    policy_statements,
+    resource_policy,
+)
+
+EKS_CLUSTER_COMPONENT: Final = "eks:index:Cluster"
+EKS_CLUSTER: Final = "aws:eks/cluster:Cluster"
+EKS_MANAGED_NODE_GROUP_COMPONENT: Final = "eks:index:ManagedNodeGroup"
+EKS_NODE_GROUP: Final = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE: Final = "aws:ec2/launchTemplate:LaunchTemplate"
+SUBNET: Final = "aws:ec2/subnet:Subnet"
+EBS_VOLUME: Final = "aws:ebs/volume:Volume"
+KMS_KEY: Final = "aws:kms/key:Key"
+IAM_ROLE: Final = "aws:iam/role:Role"
+
+WORLD_CIDRS: Final = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def _is_world(cidr: Any) -> bool:
+    if not isinstance(cidr, str):
+        return False
+    try:
+        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
+    except ValueError:
+        return cidr in WORLD_CIDRS
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cluster: endpoint, secrets encryption, logging, deletion protection
+
+
+def _cluster_endpoint(resource: Resource) -> tuple[Any, Any] | None:
+    """(endpointPublicAccess, publicAccessCidrs) of either cluster shape; None for other resources."""
+    if resource.type == EKS_CLUSTER_COMPONENT:
+        return resource.props.get("endpointPublicAccess"), resource.props.get("publicAccessCidrs")
+    if resource.type == EKS_CLUSTER:
+        return get(resource.props, "vpcConfig", "endpointPublicAccess"), get(resource.props, "vpcConfig", "publicAccessCidrs")
+    return None
+
+
+def _check_public_endpoint(resource: Resource) -> Iterator[str]:
+    endpoint = _cluster_endpoint(resource)
+    if endpoint is None:
+        return
+    public, cidrs = endpoint
+    # EKS defaults: the public endpoint is on, and open to 0.0.0.0/0 when no allow-list is given.
+    if is_false(public) or public is UNKNOWN or cidrs is UNKNOWN:
+        return
+    cidr_list = as_list(cidrs)
+    if not cidr_list:
+        yield "has a public API endpoint without a CIDR allow-list (EKS then allows 0.0.0.0/0)"
+    open_cidrs = [cidr for cidr in cidr_list if _is_world(cidr)]
+    if open_cidrs:
+        yield f"has a public API endpoint open to {', '.join(open_cidrs)}"
+
+
+def _check_secrets_encryption(resource: Resource) -> Iterator[str]:
+    if resource.type == EKS_CLUSTER_COMPONENT:
+        key_arn = resource.props.get("encryptionConfigKeyArn")
+    elif resource.type == EKS_CLUSTER:
+        configs = [config for config in as_list(resource.props.get("encryptionConfig")) if isinstance(config, dict)]
+        secrets = [config for config in configs if "secrets" in as_list(config.get("resources"))]
+        key_arn = get(secrets[0], "provider", "keyArn") if secrets else None
+    else:
+        return
+    # An unknown ARN is a key created in the same update: encryption is configured.
+    if key_arn is not UNKNOWN and not key_arn:
+        yield "does not encrypt Kubernetes secrets with a KMS key"
+
+
+def _check_control_plane_logging(resource: Resource) -> Iterator[str]:
+    if resource.type not in (EKS_CLUSTER_COMPONENT, EKS_CLUSTER):
+        return
+    enabled = resource.props.get("enabledClusterLogTypes")
+    if enabled is UNKNOWN:
+        return
+    missing = [log_type for log_type in resource.config["requiredLogTypes"] if log_type not in as_list(enabled)]
+    if missing:
+        yield f"does not send control-plane logs {', '.join(missing)} to CloudWatch"
+
+
+def _check_deletion_protection(resource: Resource) -> Iterator[str]:
+    if resource.type not in (EKS_CLUSTER_COMPONENT, EKS_CLUSTER) or not resource.config["requireDeletionProtection"]:
+        return
+    protection = resource.props.get("deletionProtection")
+    if protection is not UNKNOWN and not is_true(protection):
+        yield "has no deletion protection"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# KMS
+
+
+def _check_key_rotation(resource: Resource) -> Iterator[str]:
+    if resource.type != KMS_KEY:
+        return
+    # AWS rotates only symmetric encryption keys; asymmetric and HMAC keys cannot enable rotation.
+    spec = resource.props.get("customerMasterKeySpec") or resource.props.get("keySpec") or "SYMMETRIC_DEFAULT"
+    if spec != "SYMMETRIC_DEFAULT":
+        return
+    rotation = resource.props.get("enableKeyRotation")
+    if rotation is not UNKNOWN and not is_true(rotation):
+        yield "does not rotate its key material (enableKeyRotation is not true)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Nodes: IMDSv2, public IPs, volume encryption, scaling
+
+
+def _check_imdsv2(resource: Resource) -> Iterator[str]:
+    if resource.type == EKS_MANAGED_NODE_GROUP_COMPONENT:
+        # pulumi-eks enforces IMDSv2 itself (enableIMDSv2) or leaves it to our own launch template,
+        # which this rule checks as a resource of its own.
+        if not is_true(resource.props.get("enableIMDSv2")) and not resource.props.get("launchTemplate"):
+            yield "neither sets enableIMDSv2 nor uses a launch template, so nodes accept IMDSv1"
+    elif resource.type == EKS_NODE_GROUP:
+        if not resource.props.get("launchTemplate"):
+            yield "uses no launch template, so nodes get the EKS default metadata options (IMDSv1 allowed)"
+    elif resource.type == LAUNCH_TEMPLATE:
+        tokens = get(resource.props, "metadataOptions", "httpTokens")
+        if tokens is not UNKNOWN and tokens != "required":
+            yield f"allows IMDSv1 (metadataOptions.httpTokens is {tokens!r}, not 'required')"
+
+
+def _check_no_public_ip(resource: Resource) -> Iterator[str]:
+    if resource.type == EKS_CLUSTER_COMPONENT:
+        # pulumi-eks gives self-managed nodes public IPs unless told otherwise.
+        if not is_false(resource.props.get("nodeAssociatePublicIpAddress")):
+            yield "does not set nodeAssociatePublicIpAddress to false"
+    elif resource.type == SUBNET:
+        tags = resource.props.get("tags")
+        is_private = isinstance(tags, dict) and "kubernetes.io/role/internal-elb" in tags
+        if is_private and is_true(resource.props.get("mapPublicIpOnLaunch")):
+            yield "is a private (internal-elb) subnet that gives instances public IPs (mapPublicIpOnLaunch)"
+    elif resource.type == LAUNCH_TEMPLATE:
+        for interface in as_list(resource.props.get("networkInterfaces")):
+            if isinstance(interface, dict) and is_true(interface.get("associatePublicIpAddress")):
+                yield "gives instances a public IP (networkInterfaces[].associatePublicIpAddress)"
+
+
+def _check_volumes_encrypted(resource: Resource) -> Iterator[str]:
+    if resource.type == LAUNCH_TEMPLATE:
+        for mapping in as_list(resource.props.get("blockDeviceMappings")):
+            ebs = mapping.get("ebs") if isinstance(mapping, dict) else None
+            if isinstance(ebs, dict) and ebs.get("encrypted") is not UNKNOWN and not is_true(ebs.get("encrypted")):
+                yield f"has an unencrypted EBS volume {mapping.get('deviceName', '?')}"
+    elif resource.type == EBS_VOLUME:
+        if resource.props.get("encrypted") is not UNKNOWN and not is_true(resource.props.get("encrypted")):
+            yield "is not encrypted"
+    elif resource.type == EKS_CLUSTER_COMPONENT:
+        has_default_node_group = not is_true(resource.props.get("skipDefaultNodeGroup"))
+        if has_default_node_group and not is_true(resource.props.get("nodeRootVolumeEncrypted")):
+            yield "creates a default node group whose root volumes are not encrypted (nodeRootVolumeEncrypted)"
+
+
+def _scaling(resource: Resource) -> tuple[Any, Any, Any] | None:
+    """(min, desired, max) of a node group shape; None when not a node group or nothing is set."""
+    if resource.type in (EKS_MANAGED_NODE_GROUP_COMPONENT, EKS_NODE_GROUP):
+        config = resource.props.get("scalingConfig")
+        if not isinstance(config, dict):
+            return None
+        return config.get("minSize"), config.get("desiredSize"), config.get("maxSize")
+    if resource.type == EKS_CLUSTER_COMPONENT and not is_true(resource.props.get("skipDefaultNodeGroup")):
+        props = resource.props
+        return props.get("minSize"), props.get("desiredCapacity"), props.get("maxSize")
+    return None
+
+
+def _check_node_group_scaling(resource: Resource) -> Iterator[str]:
+    sizes = _scaling(resource)
+    if sizes is None:
+        return
+    minimum, desired, maximum = (size if isinstance(size, int | float) and not isinstance(size, bool) else None for size in sizes)
+    known = [size for size in (minimum, desired, maximum) if size is not None]
+    if known != sorted(known):
+        yield f"has inconsistent sizes (min {minimum}, desired {desired}, max {maximum}; need min <= desired <= max)"
+    limit = resource.config["maxNodes"]
+    if maximum is not None and maximum > limit:
+        yield f"may grow to {maximum:g} nodes, above the allowed maximum of {limit}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Security groups
+
+
+def _normalised_rule(source: JsonDict, protocol_key: str, cidr_keys: tuple[str, str]) -> JsonDict:
+    cidrs = [cidr for key in cidr_keys for cidr in as_list(source.get(key))]
+    return {
+        "fromPort": source.get("fromPort"),
+        "toPort": source.get("toPort"),
+        "protocol": source.get(protocol_key),
+        "cidrs": cidrs,
+    }
+
+
+def _ingress_rules(resource: Resource) -> Iterator[JsonDict]:
+    """Ingress rules of every security-group shape, normalised to fromPort, toPort, protocol and cidrs."""
+    props = resource.props
+    if resource.type in ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
+        for rule in as_list(props.get("ingress")):
+            if isinstance(rule, dict):
+                yield _normalised_rule(rule, "protocol", ("cidrBlocks", "ipv6CidrBlocks"))
+    elif resource.type == "aws:ec2/securityGroupRule:SecurityGroupRule" and props.get("type") == "ingress":
+        yield _normalised_rule(props, "protocol", ("cidrBlocks", "ipv6CidrBlocks"))
+    elif resource.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        yield _normalised_rule(props, "ipProtocol", ("cidrIpv4", "cidrIpv6"))
+
+
+def _ports_text(rule: JsonDict) -> str:
+    if str(rule["protocol"]) in ("-1", "all"):
+        return "all ports"
+    if rule["fromPort"] == rule["toPort"]:
+        return f"port {rule['fromPort']}"
+    return f"ports {rule['fromPort']}-{rule['toPort']}"
+
+
+def _only_listener_ports(rule: JsonDict, listener_ports: list[int]) -> bool:
+    if str(rule["protocol"]) in ("-1", "all"):
+        return False
+    low, high = rule["fromPort"], rule["toPort"]
+    if not isinstance(low, int | float) or not isinstance(high, int | float):
+        return False
+    return all(port in listener_ports for port in range(int(low), int(high) + 1))
+
+
+def _check_world_ingress(resource: Resource) -> Iterator[str]:
+    listener_ports = [int(port) for port in resource.config["allowedPublicPorts"]]
+    for rule in _ingress_rules(resource):
+        open_cidrs = [cidr for cidr in rule["cidrs"] if _is_world(cidr)]
+        if open_cidrs and not _only_listener_ports(rule, listener_ports):
+            yield f"allows ingress from {', '.join(open_cidrs)} on {_ports_text(rule)}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# IAM
+
+# Resource types that carry a permissions policy document, and where.
+_PERMISSION_DOCUMENT_TYPES: Final = frozenset(
+    {"aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"}
+)
+
+
+def _permission_documents(resource: Resource) -> Iterator[tuple[str, Any]]:
+    """(where, document) for each permissions policy a resource declares."""
+    if resource.type in _PERMISSION_DOCUMENT_TYPES:
+        yield "policy", resource.props.get("policy")
+    elif resource.type == IAM_ROLE:
+        for inline in as_list(resource.props.get("inlinePolicies")):
+            if isinstance(inline, dict):
+                yield f"inline policy '{inline.get('name', '?')}'", inline.get("policy")
+
+
+def _check_no_admin_wildcard(resource: Resource) -> Iterator[str]:
+    for where, document in _permission_documents(resource):
+        for statement in policy_statements(document):
+            actions = as_list(statement.get("Action"))
+            if allows(statement) and ("*" in actions or "*:*" in actions) and "*" in as_list(statement.get("Resource")):
+                yield f"has a {where} statement allowing every action on every resource"
+
+
+def _principal_problem(principal: Any) -> str | None:
+    if principal == "*":
+        return "trusts any principal ('*')"
+    if not isinstance(principal, dict):
+        return "names no principal"
+    named = {kind: as_list(principal.get(kind)) for kind in ("Service", "AWS", "Federated")}
+    if any("*" in values for values in named.values()):
+        return "trusts any principal ('*')"
+    if not any(named.values()):
+        return "names no service, account or identity-provider principal"
+    return None
+
+
+def _check_trust_policy(resource: Resource) -> Iterator[str]:
+    if resource.type != IAM_ROLE or resource.props.get("assumeRolePolicy") is UNKNOWN:
+        return
+    for statement in policy_statements(resource.props.get("assumeRolePolicy")):
+        problem = _principal_problem(statement.get("Principal")) if allows(statement) else None
+        if problem:
+            yield f"has a trust policy that {problem}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tags
+
+# AWS types of this platform (and their usual neighbours) that accept tags. Any other AWS resource whose inputs
+# already carry `tags` is checked too.
+TAGGABLE_TYPES: Final = frozenset(
+    {
+        EKS_CLUSTER_COMPONENT,
+        EKS_MANAGED_NODE_GROUP_COMPONENT,
+        EKS_CLUSTER,
+        EKS_NODE_GROUP,
+        "aws:eks/addon:Addon",
+        "aws:eks/accessEntry:AccessEntry",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        "aws:ec2/vpc:Vpc",
+        SUBNET,
+        "aws:ec2/internetGateway:InternetGateway",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/eip:Eip",
+        "aws:ec2/routeTable:RouteTable",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+        LAUNCH_TEMPLATE,
+        "aws:ec2/instance:Instance",
+        EBS_VOLUME,
+        IAM_ROLE,
+        "aws:iam/policy:Policy",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        KMS_KEY,
+        "aws:cloudwatch/logGroup:LogGroup",
+    }
+)
+# Components create their AWS resources through the aws provider; under the real CLI a component has no provider
+# of its own, and its children are checked instead.
+_COMPONENT_TYPES: Final = frozenset({EKS_CLUSTER_COMPONENT, EKS_MANAGED_NODE_GROUP_COMPONENT})
+
+
+def _provider_default_tags(resource: Resource) -> JsonDict:
+    # The engine hands provider settings over as JSON text ('{"tags": {...}}'); accept an object too.
+    default_tags = parse_json_document((resource.provider_props or {}).get("defaultTags"))
+    tags = get(default_tags, "tags") if isinstance(default_tags, dict) else None
+    return tags if isinstance(tags, dict) else {}
+
+
+def _check_required_tags(resource: Resource) -> Iterator[str]:
+    own_tags = resource.props.get("tags")
+    taggable = resource.type in TAGGABLE_TYPES or (resource.type.startswith("aws:") and "tags" in resource.props)
+    if not taggable or own_tags is UNKNOWN or (resource.type in _COMPONENT_TYPES and resource.provider_props is None):
+        return
+    tags = {**_provider_default_tags(resource), **(own_tags if isinstance(own_tags, dict) else {})}
+    missing = [key for key in resource.config["requiredTags"] if key not in tags]
+    if missing:
+        yield f"lacks required tags {', '.join(missing)} (own tags plus the provider's defaultTags)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
+    resource_policy(
+        "eks-public-endpoint-restricted",
+        "An EKS API server endpoint that is public must be limited to a CIDR allow-list without 0.0.0.0/0.",
+        Severity.CRITICAL,
+        "set endpointPublicAccess to false, or publicAccessCidrs (vpcConfig.publicAccessCidrs) to the office/VPN CIDRs.",
+        _check_public_endpoint,
+    ),
+    resource_policy(
+        "eks-secrets-encryption",
+        "EKS clusters must envelope-encrypt Kubernetes secrets with a KMS key.",
+        Severity.HIGH,
+        "set encryptionConfigKeyArn (encryptionConfig with resources ['secrets'] and provider.keyArn) to a KMS key ARN.",
+        _check_secrets_encryption,
+    ),
+    resource_policy(
+        "eks-control-plane-logging",
+        "EKS clusters must send the api, audit and authenticator control-plane logs to CloudWatch.",
+        Severity.MEDIUM,
+        "add the missing types to enabledClusterLogTypes.",
+        _check_control_plane_logging,
+        {
+            "requiredLogTypes": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["api", "audit", "authenticator"],
+                "description": "Control-plane log types every cluster must enable.",
+            }
+        },
+    ),
+    resource_policy(
+        "kms-key-rotation",
+        "Symmetric KMS keys must rotate their key material yearly.",
+        Severity.MEDIUM,
+        "set enableKeyRotation to true on the key.",
+        _check_key_rotation,
+    ),
+    resource_policy(
+        "nodes-require-imdsv2",
+        "Worker nodes must require IMDSv2 (session tokens) for the instance metadata service.",
+        Severity.HIGH,
+        "give the node group a launch template with metadataOptions.httpTokens 'required' (or enableIMDSv2 true).",
+        _check_imdsv2,
+    ),
+    resource_policy(
+        "nodes-no-public-ip",
+        "Worker nodes run in private subnets without public IP addresses.",
+        Severity.HIGH,
+        "set nodeAssociatePublicIpAddress false, mapPublicIpOnLaunch false on private subnets, "
+        "and no associatePublicIpAddress on launch template interfaces.",
+        _check_no_public_ip,
+    ),
+    resource_policy(
+        "node-volumes-encrypted",
+        "Node root volumes and EBS volumes must be encrypted.",
+        Severity.HIGH,
+        "set ebs.encrypted 'true' on every launch template block device (encrypted true on EBS volumes).",
+        _check_volumes_encrypted,
+    ),
+    resource_policy(
+        "security-group-no-world-ingress",
+        "Security groups must not accept traffic from 0.0.0.0/0 or ::/0 except on the public listener ports.",
+        Severity.CRITICAL,
+        "restrict the rule's CIDRs (a VPN, a load balancer's security group) or add the port to allowedPublicPorts.",
+        _check_world_ingress,
+        {
+            "allowedPublicPorts": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "default": [80, 443],
+                "description": "Ports that may be open to the internet (the load balancer listeners).",
+            }
+        },
+    ),
+    resource_policy(
+        "iam-no-admin-wildcard",
+        "IAM policies must not allow every action ('*') on every resource ('*').",
+        Severity.CRITICAL,
+        "list the actions and resource ARNs the principal needs, or attach an AWS managed policy.",
+        _check_no_admin_wildcard,
+    ),
+    resource_policy(
+        "iam-trust-names-principal",
+        "IAM role trust policies must name a service, account or identity-provider principal, never '*'.",
+        Severity.CRITICAL,
+        "set Principal to {'Service': '<service>.amazonaws.com'} or {'AWS': '<account or role ARN>'}.",
+        _check_trust_policy,
+    ),
+    resource_policy(
+        "aws-required-tags",
+        "Taggable AWS resources carry the required tags, counting the provider's defaultTags.",
+        Severity.LOW,
+        "add the tags to the aws provider's defaultTags (preferred) or to the resource's tags.",
+        _check_required_tags,
+        {
+            "requiredTags": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["project", "stack", "environment", "managed-by"],
+                "description": "Tag keys every taggable AWS resource must carry.",
+            }
+        },
+    ),
+    resource_policy(
+        "node-group-scaling",
+        "Node group sizes must satisfy min <= desired <= max, with max at most the configured limit.",
+        Severity.MEDIUM,
+        "fix nodeMinSize/nodeDesiredSize/nodeMaxSize in the stack config, or raise maxNodes in the policy config.",
+        _check_node_group_scaling,
+        {
+            "maxNodes": {
+                "type": "integer",
+                "default": 10,
+                "description": "Largest maxSize a node group may declare.",
+            }
+        },
+    ),
+    resource_policy(
+        "eks-deletion-protection",
+        "EKS clusters must have deletion protection where the stack's config requires it (prod).",
+        Severity.MEDIUM,
+        "set deletionProtection true on the cluster (the program does so for environment prod).",
+        _check_deletion_protection,
+        {
+            "requireDeletionProtection": {
+                "type": "boolean",
+                "default": False,
+                "description": "Whether clusters must set deletionProtection.",
+            }
+        },
+    ),
+]

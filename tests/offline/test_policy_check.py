@@ -1,0 +1,152 @@
+"""`python -m offline.policy_run`: exit 0 on the shipped plans, 1 on a mandatory violation, 2 with one line on bad input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+
+from offline import policy_run
+from offline.policy_run import check_plan, main
+from tests.conftest import stack_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_plan(tmp_path: Path, plan: Any, name: str = "plan.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def open_endpoint(stack: str) -> dict[str, Any]:
+    plan = copy.deepcopy(stack_plan(stack).plan)
+    cluster = next(resource for resource in plan["resources"] if resource["type"] == "eks:index:Cluster")
+    cluster["inputs"]["publicAccessCidrs"] = ["0.0.0.0/0"]
+    return plan
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_clean_plan_exits_0_and_writes_the_report(stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, stack_plan(stack).plan)
+    code, out, err = run(["--plan", str(plan), "--stack", stack, "--out", str(tmp_path / "report")], capsys)
+    assert (code, err) == (0, "")
+    report = json.loads((tmp_path / "report" / "policy-report.json").read_text())
+    assert isinstance(report, list) and all(violation["enforcement"] != "mandatory" for violation in report)
+    assert f"policy-check {stack}: passed: 0 mandatory" in out
+
+
+def test_mandatory_violation_exits_1_and_names_the_resource(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, open_endpoint("prod"))
+    code, out, _ = run(["--plan", str(plan), "--stack", "prod", "--out", str(tmp_path)], capsys)
+    assert code == 1
+    line = next(line for line in out.splitlines() if "eks-public-endpoint-restricted" in line)
+    assert line.startswith("mandatory") and "eks:index:Cluster::cluster-eks" in line and "'cluster-eks'" in line
+    report = json.loads((tmp_path / "policy-report.json").read_text())
+    assert [violation["policy"] for violation in report if violation["enforcement"] == "mandatory"] == [
+        "eks-public-endpoint-restricted"
+    ]
+    assert set(report[0]) == {"policy", "enforcement", "severity", "urn", "message"}
+    assert "FAILED: 1 mandatory" in out
+
+
+def test_advisory_violation_alone_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = copy.deepcopy(stack_plan("dev").plan)
+    key = next(resource for resource in plan["resources"] if resource["type"] == "aws:kms/key:Key")
+    key["inputs"]["enableKeyRotation"] = False
+    code, out, _ = run(["--plan", str(write_plan(tmp_path, plan)), "--stack", "dev"], capsys)
+    assert code == 0
+    assert "advisory   kms-key-rotation" in out and "1 advisory" in out
+
+
+BAD_PLANS: dict[str, tuple[str, str]] = {
+    "not JSON": ("{not json", "is not JSON"),
+    "a list": ("[]", "plan must be a JSON object with 'resources', got list"),
+    "no resources": ('{"project": "p"}', "plan has no 'resources' list"),
+    "resource without urn": (
+        '{"resources": [{"type": "t", "name": "n", "inputs": {}, "provider": null}]}',
+        "resources[0] has no 'urn'",
+    ),
+    "inputs not an object": (
+        '{"resources": [{"urn": "u", "type": "t", "name": "n", "inputs": [], "provider": null}]}',
+        "resources[0].inputs has the wrong type (list)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PLANS.values(), ids=BAD_PLANS.keys())
+def test_malformed_plan_exits_2_with_one_line(case: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text, complaint = case
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    code, out, err = run(["--plan", str(path), "--stack", "dev"], capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and complaint in err and err.startswith("policy-check: ")
+
+
+def test_missing_plan_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["--plan", str(tmp_path / "nope.json"), "--stack", "dev"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "cannot read plan" in err and "nope.json" in err
+
+
+def test_unknown_stack_exits_2_naming_the_known_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, stack_plan("dev").plan)
+    code, _, err = run(["--plan", str(plan), "--stack", "staging"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "'staging'" in err and "stacks with one: dev, prod" in err
+
+
+def test_check_plan_for_the_preview(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_plan(open_endpoint("dev"), "dev", tmp_path) == 1
+    assert json.loads((tmp_path / "policy-report.json").read_text())[0]["policy"] == "eks-public-endpoint-restricted"
+    assert check_plan(copy.deepcopy(stack_plan("dev").plan), "dev", tmp_path) == 0
+    assert "policy-check dev: passed" in capsys.readouterr().out
+
+
+def test_module_entry_point(tmp_path: Path) -> None:
+    plan = write_plan(tmp_path, open_endpoint("prod"))
+    result = subprocess.run(
+        [sys.executable, "-m", "offline.policy_run", "--plan", str(plan), "--stack", "prod"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "eks-public-endpoint-restricted" in result.stdout
+
+
+def test_check_plan_with_another_config_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A project elsewhere (the preview's --project-dir) brings its own policy config files.
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "qa.json").write_text('{"all": "advisory"}')
+    assert check_plan(open_endpoint("dev"), "qa", tmp_path, config_dir=config_dir) == 0
+    assert "0 mandatory, 1 advisory" in capsys.readouterr().out
+
+
+def test_a_policy_reading_an_unknown_value_is_only_advisory(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Like the CLI: a policy tripping over an unknown input during preview cannot block, whatever its level.
+    def reads_unknown(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.props["arn"] == "":
+            report_violation("empty arn", None)
+
+    naive = ResourceValidationPolicy(name="naive-arn", description="Reads arn directly.", validate=reads_unknown)
+    monkeypatch.setattr(policy_run, "ALL_POLICIES", [naive])
+    resource = {"urn": "urn:r", "type": "aws:x/y:Z", "name": "z", "inputs": {"arn": "[unknown]"}, "provider": None}
+    [violation] = policy_run.evaluate({"resources": [resource]}, {"all": "mandatory"})
+    assert violation["enforcement"] == "advisory" and "can't run policy during preview" in violation["message"]
+    assert "'z'" in violation["message"]
