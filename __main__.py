@@ -55,10 +55,11 @@ cluster = Cluster(
         cluster_role=iam.cluster_role,
         cluster_role_name=iam.cluster_role_name,
         node_role_arn=iam.node_role_arn,
+        role_dependencies=(iam,),
         admin_arns=settings.cluster_admin_arns,
         endpoint_public_access=settings.endpoint_public_access,
         public_access_cidrs=settings.public_access_cidrs,
-        production=settings.is_production,
+        deletion_protection=settings.deletion_protection,
     ),
     on_aws,
 )
@@ -68,6 +69,7 @@ nodes = NodeGroup(
         cluster=cluster.eks_cluster,
         cluster_name=settings.cluster_name,
         node_role_arn=iam.node_role_arn,
+        role_dependencies=(iam,),
         subnet_ids=network.private_subnet_ids,
         instance_types=settings.node_group.instance_types,
         capacity_type=settings.node_group.capacity_type,
@@ -129,10 +131,12 @@ storage = Storage(
     StorageArgs(
         namespace="demo",
         namespace_resource=demo.namespace_resource,
+        cluster_name=settings.cluster_name,
+        availability_zone=settings.availability_zones[0],
         csi_dependencies=after_nodes,
-        protect_claim=settings.is_production,
+        protect_claim=settings.deletion_protection,
     ),
-    on_cluster,
+    on_cluster_and_aws,
 )
 
 pulumi.export("region", settings.region)

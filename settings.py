@@ -31,6 +31,9 @@ _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|m
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$")
 _ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
+# Graviton families carry a "g" right after the generation digit: m7g, c6gn, t4g, r8gd.
+_GRAVITON = re.compile(r"^[a-z]+[0-9]+g[a-z]*\.")
+MAX_PUBLIC_ACCESS_CIDRS = 40
 
 
 class ConfigError(pulumi.RunError):
@@ -65,6 +68,7 @@ class Settings:
     endpoint_public_access: bool
     public_access_cidrs: tuple[str, ...]
     cluster_admin_arns: tuple[str, ...]
+    deletion_protection: bool
     node_group: NodeGroupSettings
     ingress_controller: str
     ingress_replicas: int
@@ -91,6 +95,7 @@ KEYS = (
     "endpointPublicAccess",
     "publicAccessCidrs",
     "clusterAdminArns",
+    "deletionProtection",
     "nodeInstanceTypes",
     "nodeCapacityType",
     "nodeMinSize",
@@ -134,6 +139,12 @@ def _parse_list(key: str, raw: str, item: Callable[[str], T], what: str) -> tupl
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise ConfigError(key, raw, f"expected a list of {what}")
     return tuple(item(v) for v in values)
+
+
+def _reject_duplicates(key: str, values: tuple[str, ...]) -> None:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise ConfigError(key, repeated[0], "listed twice; expected each value once")
 
 
 def _cidr(key: str) -> Callable[[str], str]:
@@ -195,6 +206,10 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
     public_access_cidrs = _parse_list("publicAccessCidrs", raw["publicAccessCidrs"], _cidr("publicAccessCidrs"), "CIDR blocks")
     if endpoint_public_access and not public_access_cidrs:
         raise ConfigError("publicAccessCidrs", [], "expected at least one CIDR block while endpointPublicAccess is true")
+    if len(public_access_cidrs) > MAX_PUBLIC_ACCESS_CIDRS:
+        raise ConfigError(
+            "publicAccessCidrs", f"{len(public_access_cidrs)} blocks", f"EKS allows at most {MAX_PUBLIC_ACCESS_CIDRS}"
+        )
     admin_arns = _parse_list(
         "clusterAdminArns",
         raw["clusterAdminArns"],
@@ -203,6 +218,8 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         ),
         "IAM role or user ARNs",
     )
+    _reject_duplicates("clusterAdminArns", admin_arns)
+    deletion_protection = _parse_bool("deletionProtection", raw["deletionProtection"])
 
     instance_types = _parse_list(
         "nodeInstanceTypes",
@@ -212,6 +229,11 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
     )
     if not instance_types:
         raise ConfigError("nodeInstanceTypes", [], "expected at least one EC2 instance type")
+    _reject_duplicates("nodeInstanceTypes", instance_types)
+    if len({_GRAVITON.match(kind) is not None for kind in instance_types}) > 1:
+        raise ConfigError(
+            "nodeInstanceTypes", list(instance_types), "expected one CPU architecture: all Graviton (arm64, e.g. m7g) or none"
+        )
     capacity_type = _parse_choice("nodeCapacityType", raw["nodeCapacityType"], CAPACITY_TYPES)
     if capacity_type == "SPOT" and environment == "prod":
         raise ConfigError("nodeCapacityType", capacity_type, "prod nodes must be ON_DEMAND; SPOT is for dev and staging")
@@ -241,6 +263,7 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         endpoint_public_access=endpoint_public_access,
         public_access_cidrs=public_access_cidrs,
         cluster_admin_arns=admin_arns,
+        deletion_protection=deletion_protection,
         node_group=NodeGroupSettings(
             instance_types=instance_types,
             capacity_type=capacity_type,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -23,11 +24,15 @@ class ClusterArgs:
     cluster_role: aws.iam.Role
     cluster_role_name: pulumi.Input[str]
     node_role_arn: pulumi.Input[str]
+    # The roles' policy attachments: the control plane needs them until it is gone (it deletes load
+    # balancers with the cluster role), so the cluster depends on them and destroy detaches them last.
+    role_dependencies: tuple[pulumi.Resource, ...]
     admin_arns: tuple[str, ...]
     endpoint_public_access: bool
     public_access_cidrs: tuple[str, ...]
-    # prod: the API refuses to delete the cluster, and Pulumi refuses to delete or replace it.
-    production: bool
+    # The EKS API refuses to delete the cluster, and Pulumi to delete or replace it (and, by inheritance,
+    # everything inside the pulumi-eks component).
+    deletion_protection: bool
 
 
 class Cluster(pulumi.ComponentResource):
@@ -45,7 +50,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-secrets",
             description=f"Envelope encryption of Kubernetes secrets in {args.cluster_name}",
             enable_key_rotation=True,
-            deletion_window_in_days=30 if args.production else 7,
+            deletion_window_in_days=30 if args.deletion_protection else 7,
             opts=child,
         )
         aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.cluster_name}-secrets", target_key_id=secrets_key.key_id, opts=child)
@@ -73,8 +78,9 @@ class Cluster(pulumi.ComponentResource):
         access_entries: dict[str, eks.AccessEntryArgs] = {
             "nodes": eks.AccessEntryArgs(principal_arn=args.node_role_arn, type=eks.AccessEntryType.EC2_LINUX),
         }
-        for index, arn in enumerate(args.admin_arns):
-            access_entries[f"admin-{index}"] = eks.AccessEntryArgs(
+        for arn in args.admin_arns:
+            # Keyed by the ARN itself, so reordering the list changes nothing and removing one removes only it.
+            access_entries[f"admin-{hashlib.sha256(arn.encode()).hexdigest()[:12]}"] = eks.AccessEntryArgs(
                 principal_arn=arn,
                 type=eks.AccessEntryType.STANDARD,
                 access_policies={
@@ -102,14 +108,16 @@ class Cluster(pulumi.ComponentResource):
             public_access_cidrs=list(args.public_access_cidrs) if args.endpoint_public_access else None,
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             encryption_config_key_arn=secrets_key.arn,
-            deletion_protection=args.production,
+            deletion_protection=args.deletion_protection,
             # Pod Identity replaces IRSA, so no OIDC provider.
             create_oidc_provider=False,
             vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=True),
             # CoreDNS needs nodes to become healthy: ClusterAddons installs it after the node group.
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[key_grant], protect=args.production),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[key_grant, *args.role_dependencies], protect=args.deletion_protection
+            ),
         )
 
         # The name is fixed by config; deriving it from the cluster's URN makes consumers wait for the cluster.

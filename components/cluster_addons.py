@@ -49,7 +49,8 @@ class ClusterAddons(pulumi.ComponentResource):
             f"{name}-ebs-csi-driver",
             args.cluster_name,
             "aws-ebs-csi-driver",
-            pulumi.ResourceOptions(parent=self, depends_on=[*args.node_dependencies, self.pod_identity_agent]),
+            # The driver keeps its role (and the role its policy) until it is gone: it deletes volumes with it.
+            pulumi.ResourceOptions(parent=self, depends_on=[*args.node_dependencies, self.pod_identity_agent, ebs_csi_role]),
             pod_identity_associations=[
                 aws.eks.AddonPodIdentityAssociationArgs(role_arn=ebs_csi_role.role_arn, service_account=EBS_CSI_SERVICE_ACCOUNT)
             ],

@@ -36,6 +36,9 @@ def controller_values(args: IngressControllerArgs, chart: Chart) -> dict[str, An
     """Chart values for the chosen controller; the two charts spell the same settings differently."""
     service = {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "annotations": NLB_ANNOTATIONS}
     pod_labels = {"app.kubernetes.io/name": chart.name, "app.kubernetes.io/instance": chart.name}
+    if args.controller == "ingress-nginx":
+        # The chart's admission-webhook Jobs carry the same name and instance labels.
+        pod_labels["app.kubernetes.io/component"] = "controller"
     spread = [
         {
             "maxSkew": 1,

@@ -16,6 +16,8 @@ class NodeGroupArgs:
     cluster: eks.Cluster
     cluster_name: str
     node_role_arn: pulumi.Input[str]
+    # The node role's policy attachments: nodes need them until they are gone.
+    role_dependencies: tuple[pulumi.Resource, ...]
     subnet_ids: pulumi.Input[list[str]]
     instance_types: tuple[str, ...]
     capacity_type: str
@@ -82,7 +84,7 @@ class NodeGroup(pulumi.ComponentResource):
                 version=launch_template.latest_version.apply(str),
             ),
             labels={"platform.eks/node-group": name, **args.labels},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.role_dependencies)),
         )
 
         self.node_group_name = self.managed_node_group.node_group.node_group_name

@@ -40,11 +40,15 @@ fi
 
 pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
 
-# 4. The dev stack ships a documentation CIDR; let the operator's own address reach the API endpoint.
-if [ "$stack" = dev ] && [ "$action" != destroy ] && grep -q "203.0.113.0/24" "Pulumi.$stack.yaml"; then
-  if ip=$(curl -fsS --max-time 5 https://checkip.amazonaws.com); then
+# 4. The API endpoint only answers addresses in publicAccessCidrs. The dev stack ships a documentation
+#    placeholder, replaced by this machine's address; otherwise only warn, never rewrite a chosen list.
+if ip=$(curl -fsS --max-time 5 https://checkip.amazonaws.com 2>/dev/null); then
+  cidrs=$(pulumi config get publicAccessCidrs 2>/dev/null || true)
+  if [ "$stack" = dev ] && [ "$action" != destroy ] && grep -q '203.0.113.0/24' <<<"$cidrs"; then
     echo "Allowing this machine's address $ip/32 to reach the dev API endpoint (publicAccessCidrs)."
     pulumi config set --path 'publicAccessCidrs[0]' "$ip/32"
+  elif ! grep -q "\"$ip/32\"" <<<"$cidrs" && ! grep -q '0.0.0.0/0' <<<"$cidrs"; then
+    echo "warning: this machine ($ip) may not be in publicAccessCidrs $cidrs; the Kubernetes steps need to reach the API." >&2
   fi
 fi
 

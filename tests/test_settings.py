@@ -34,9 +34,15 @@ def test_dev_settings() -> None:
     assert not settings.is_production
 
 
+def test_graviton_only_node_groups_are_fine() -> None:
+    settings = parse_settings(raw("dev", nodeInstanceTypes=["m7g.large", "c6gn.xlarge"]), "eks-platform", "dev")
+    assert settings.node_group.instance_types == ("m7g.large", "c6gn.xlarge")
+
+
 def test_prod_settings() -> None:
     settings = parse_settings(raw("prod"), "eks-platform", "prod")
     assert settings.is_production
+    assert settings.deletion_protection
     assert settings.nat_strategy == "per-zone"
     assert settings.node_group.capacity_type == "ON_DEMAND"
 
@@ -73,6 +79,11 @@ BAD = [
     ("dev", "nodeDiskSizeGiB", "8", "from 20 to 16384"),
     ("dev", "ingressController", "traefik", "one of f5-nginx, ingress-nginx"),
     ("prod", "ingressReplicas", "1", "from 2 to 10"),
+    ("dev", "clusterAdminArns", ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/a"], "listed twice"),
+    ("dev", "nodeInstanceTypes", ["t3.medium", "t3.medium"], "listed twice"),
+    ("dev", "nodeInstanceTypes", ["t3.medium", "t4g.medium"], "one CPU architecture"),
+    ("dev", "publicAccessCidrs", [f"10.0.{i}.0/24" for i in range(41)], "at most 40"),
+    ("dev", "deletionProtection", "sometimes", "true or false"),
 ]
 
 

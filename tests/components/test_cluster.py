@@ -11,6 +11,7 @@ from tests.conftest import run_component
 def plan(production: bool, admins: tuple[str, ...] = (), public: bool = True):
     def program() -> None:
         role = aws.iam.Role("cluster-role", assume_role_policy="{}")
+        attachment = aws.iam.RolePolicyAttachment("cluster-role-policy", role=role.name, policy_arn="arn:aws:iam::aws:policy/X")
         Cluster(
             "cl",
             ClusterArgs(
@@ -22,10 +23,11 @@ def plan(production: bool, admins: tuple[str, ...] = (), public: bool = True):
                 cluster_role=role,
                 cluster_role_name=role.name,
                 node_role_arn="arn:aws:iam::123456789012:role/nodes",
+                role_dependencies=(attachment,),
                 admin_arns=admins,
                 endpoint_public_access=public,
                 public_access_cidrs=("198.51.100.0/24",) if public else (),
-                production=production,
+                deletion_protection=production,
             ),
         )
 
@@ -48,7 +50,7 @@ def test_cluster_uses_access_entries_private_endpoint_logging_and_kms() -> None:
     assert cluster["deletionProtection"] is False
     entries = cluster["accessEntries"]
     assert entries["nodes"] == {"principalArn": "arn:aws:iam::123456789012:role/nodes", "type": "EC2_LINUX"}
-    admin = entries["admin-0"]
+    (admin,) = [entry for key, entry in entries.items() if key.startswith("admin-")]
     assert admin["type"] == "STANDARD"
     assert admin["accessPolicies"]["cluster-admin"]["policyArn"].endswith("AmazonEKSClusterAdminPolicy")
     assert admin["accessPolicies"]["cluster-admin"]["accessScope"] == {"type": "cluster"}
@@ -81,3 +83,22 @@ def test_private_only_endpoint_sends_no_allow_list() -> None:
     cluster = plan(production=False, public=False).one("eks:index:Cluster", "cl-eks")["inputs"]
     assert cluster["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in cluster
+
+
+def test_cluster_waits_for_its_role_policies_so_destroy_detaches_them_last() -> None:
+    query = plan(production=False)
+    attachment = query.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "cluster-role-policy")
+    assert attachment["urn"] in query.one("eks:index:Cluster", "cl-eks")["dependencies"]
+
+
+def test_admin_access_entries_do_not_move_when_the_list_is_reordered() -> None:
+    first, second = "arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/b"
+    keys = [
+        {
+            k: v["principalArn"]
+            for k, v in plan(False, admins).one("eks:index:Cluster", "cl-eks")["inputs"]["accessEntries"].items()
+        }
+        for admins in ((first, second), (second, first))
+    ]
+    assert keys[0] == keys[1]
+    assert sorted(keys[0].values()) == sorted([first, second, "arn:aws:iam::123456789012:role/nodes"])

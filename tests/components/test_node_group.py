@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pulumi_aws as aws
 import pulumi_eks as eks
 
 from components.node_group import NodeGroup, NodeGroupArgs
@@ -9,12 +10,14 @@ from tests.conftest import run_component
 def plan():
     def program() -> None:
         cluster = eks.Cluster("cluster", name="demo", skip_default_node_group=True)
+        attachment = aws.iam.RolePolicyAttachment("node-policy", role="nodes", policy_arn="arn:aws:iam::aws:policy/X")
         NodeGroup(
             "workers",
             NodeGroupArgs(
                 cluster=cluster,
                 cluster_name="demo",
                 node_role_arn="arn:aws:iam::123456789012:role/nodes",
+                role_dependencies=(attachment,),
                 subnet_ids=["subnet-private-a", "subnet-private-b"],
                 instance_types=("m6i.large",),
                 capacity_type="ON_DEMAND",
@@ -42,6 +45,7 @@ def test_managed_node_group_sizes_subnets_and_autoscaler_ownership() -> None:
     assert inputs["nodeRoleArn"] == "arn:aws:iam::123456789012:role/nodes"
     assert inputs["labels"] == {"environment": "test", "platform.eks/node-group": "workers"}
     assert query.one("eks:index:Cluster", "cluster")["urn"] in group["dependencies"]
+    assert query.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "node-policy")["urn"] in group["dependencies"]
 
 
 def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume() -> None:

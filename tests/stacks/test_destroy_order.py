@@ -1,8 +1,9 @@
 """The seed's closing warning as a guarantee: `pulumi destroy` leaves no load balancer and no EBS volume behind.
 
 Pulumi deletes a resource before everything it depends on. So every object that owns a cloud resource
-(a LoadBalancer Service, directly or inside a Helm release, and every PVC) must depend on the node group,
-the EBS CSI add-on and the cluster: then it is deleted while the controllers that clean up still run.
+(a LoadBalancer Service, directly or inside a Helm release, every PVC, its PersistentVolume and EBS volume)
+must depend on the node group, the EBS CSI add-on and the cluster: then it is deleted while the
+controllers that clean up (detach, delete the NLB) still run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ STACKS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress
 
 def cloud_owners(query: PlanQuery) -> list[dict]:
     owners = list(query.of_type("kubernetes:core/v1:PersistentVolumeClaim"))
+    owners += query.of_type("kubernetes:core/v1:PersistentVolume") + query.of_type("aws:ebs/volume:Volume")
     owners += [s for s in query.of_type("kubernetes:core/v1:Service") if s["inputs"]["spec"].get("type") == "LoadBalancer"]
     owners += [
         release
@@ -48,7 +50,12 @@ def violations(query: PlanQuery) -> list[str]:
 def test_everything_that_owns_a_cloud_resource_is_deleted_first(stack: str, controller: str) -> None:
     query = stack_plan(stack, controller)
     owners = cloud_owners(query)
-    assert {o["type"] for o in owners} == {"kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:helm.sh/v3:Release"}
+    assert {o["type"] for o in owners} == {
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        "kubernetes:core/v1:PersistentVolume",
+        "aws:ebs/volume:Volume",
+        "kubernetes:helm.sh/v3:Release",
+    }
     assert violations(query) == []
 
 
@@ -62,8 +69,7 @@ def test_helm_releases_wait_for_their_objects_to_be_deleted(stack: str, controll
 def test_the_check_fails_when_a_claim_loses_its_edges() -> None:
     plan = copy.deepcopy(stack_plan("dev").plan)
     for resource in plan["resources"]:
-        if resource["type"].startswith("kubernetes:"):
-            resource["dependencies"] = [d for d in resource["dependencies"] if "addons-ebs-csi-driver" not in d]
+        resource["dependencies"] = [d for d in resource["dependencies"] if "addons-ebs-csi-driver" not in d]
     problems = violations(PlanQuery(plan))
     claim = "urn:pulumi:dev::eks-platform::eks-platform:storage:Storage$kubernetes:core/v1:PersistentVolumeClaim::storage-ebs-pvc"
     csi = "urn:pulumi:dev::eks-platform::eks-platform:cluster:ClusterAddons$aws:eks/addon:Addon::addons-ebs-csi-driver"
@@ -94,4 +100,25 @@ def test_prod_protects_the_cluster_and_the_claim() -> None:
     query = stack_plan("prod")
     assert query.one("eks:index:Cluster", "cluster-eks")["protect"] is True
     assert query.one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is True
+    assert query.one("aws:ebs/volume:Volume", "storage-ebs-pvc")["protect"] is True
     assert stack_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is False
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_iam_permissions_outlive_what_uses_them(stack: str) -> None:
+    # A role's policies must be detached only after whatever acts with the role is gone: the control plane
+    # deletes load balancers with the cluster role, the CSI driver deletes volumes with its role.
+    query = stack_plan(stack)
+    permissions = query.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") + query.of_type(
+        "aws:iam/rolePolicy:RolePolicy"
+    )
+    users = [r for r in query.resources if r["custom"] or r["type"].startswith("eks:index:")]
+    users = [r for r in users if not r["type"].startswith(("aws:iam/", "pulumi:providers:"))]
+    for permission in permissions:
+        assert any(permission["urn"] in user["dependencies"] for user in users), f"nothing waits for {permission['urn']}"
+    (cluster,) = query.of_type("eks:index:Cluster")
+    (node_group,) = query.of_type("eks:index:ManagedNodeGroup")
+    (csi,) = [a for a in query.of_type("aws:eks/addon:Addon") if a["inputs"]["addonName"] == "aws-ebs-csi-driver"]
+    for consumer, role_prefix in ((cluster, "iam-cluster-"), (node_group, "iam-node-"), (csi, "addons-ebs-csi-")):
+        mine = [p for p in permissions if p["name"].startswith(role_prefix)]
+        assert mine and all(p["urn"] in consumer["dependencies"] for p in mine), consumer["urn"]
