@@ -132,11 +132,11 @@ storage = Storage(
         namespace="demo",
         namespace_resource=demo.namespace_resource,
         cluster_name=settings.cluster_name,
-        availability_zone=settings.availability_zones[0],
+        region=settings.region,
         csi_dependencies=after_nodes,
         protect_claim=settings.deletion_protection,
     ),
-    on_cluster_and_aws,
+    on_cluster,
 )
 
 pulumi.export("region", settings.region)

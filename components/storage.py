@@ -1,26 +1,19 @@
-"""The seed's storage chapter: an encrypted gp3 default StorageClass, the `ebs-pvc` claim and its users.
-
-`ebs-pvc` is bound to an EBS volume that Pulumi owns (the seed's "cloud storage used directly", behind a
-PersistentVolume). A dynamically provisioned volume is deleted by the CSI driver some time *after* its claim
-is gone, racing `pulumi destroy` as it removes the driver and the nodes; a Pulumi-owned volume is deleted
-by Pulumi, after its PersistentVolume (whose deletion waits for the detach), while the driver still runs.
-"""
+"""The seed's storage chapter: an encrypted gp3 default StorageClass, the `ebs-pvc` claim and its users."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.containers import HTTPD_USER, httpd_container
 from components.pod_security import labels_for, pod_security_context
+from components.volume_release_gate import VolumeReleaseGate, VolumeReleaseGateArgs
 
 STORAGE_CLASS = "gp3-encrypted"
 PART_OF = "seed-storage"
 CLAIM = "ebs-pvc"
-CSI_DRIVER = "ebs.csi.aws.com"
 
 
 @dataclass(frozen=True)
@@ -28,20 +21,18 @@ class StorageArgs:
     namespace: str
     namespace_resource: pulumi.Resource
     cluster_name: str
-    # The volume lives in one zone; the PersistentVolume's node affinity schedules its pods there.
-    availability_zone: str
-    # Detaching a volume goes through the CSI controller on the nodes: the volume, its PersistentVolume
-    # and claim depend on them, so `pulumi destroy` removes all three while the driver still runs.
+    region: str
+    # Deleting a claim's EBS volume goes through the CSI controller on the nodes: claims (through the
+    # release gate) depend on both, so `pulumi destroy` removes them while the driver can still clean up.
     csi_dependencies: tuple[pulumi.Resource, ...]
-    claim_size_gib: int = 4
-    # prod: Pulumi refuses to delete the claim or the volume without an explicit unprotect.
+    claim_size: str = "4Gi"
+    # prod: Pulumi refuses to delete the claim (and with it the volume) without an explicit unprotect.
     protect_claim: bool = False
 
 
 class Storage(pulumi.ComponentResource):
     storage_class_name: pulumi.Output[str]
     claim_name: pulumi.Output[str]
-    volume_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:storage:Storage", name, None, opts)
@@ -53,64 +44,35 @@ class Storage(pulumi.ComponentResource):
                 annotations={"storageclass.kubernetes.io/is-default-class": "true"},
             ),
             provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+            parameters={
+                "type": "gp3",
+                "encrypted": "true",
+                "csi.storage.k8s.io/fstype": "ext4",
+                # Marks every volume of this class as this cluster's, so the release gate finds exactly ours.
+                "tagSpecification_1": f"kubernetes.io/cluster/{args.cluster_name}=owned",
+            },
             reclaim_policy="Delete",
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.csi_dependencies)),
         )
 
-        volume = aws.ebs.Volume(
-            f"{name}-ebs-pvc",
-            availability_zone=args.availability_zone,
-            size=args.claim_size_gib,
-            type="gp3",
-            encrypted=True,
-            tags={"Name": f"{args.cluster_name}-{args.namespace}-{CLAIM}"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.csi_dependencies), protect=args.protect_claim),
-        )
-        size = f"{args.claim_size_gib}Gi"
-        persistent_volume = k8s.core.v1.PersistentVolume(
-            f"{name}-ebs-pv",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{args.namespace}-{CLAIM}", labels=labels_for(CLAIM, PART_OF)),
-            spec=k8s.core.v1.PersistentVolumeSpecArgs(
-                capacity={"storage": size},
-                access_modes=["ReadWriteOnce"],
-                # Pulumi deletes the volume itself; Kubernetes must not race it.
-                persistent_volume_reclaim_policy="Retain",
-                storage_class_name=STORAGE_CLASS,
-                volume_mode="Filesystem",
-                csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(driver=CSI_DRIVER, volume_handle=volume.id, fs_type="ext4"),
-                # Reserved for ebs-pvc: no other claim can take it.
-                claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=args.namespace, name=CLAIM),
-                node_affinity=k8s.core.v1.VolumeNodeAffinityArgs(
-                    required=k8s.core.v1.NodeSelectorArgs(
-                        node_selector_terms=[
-                            k8s.core.v1.NodeSelectorTermArgs(
-                                match_expressions=[
-                                    k8s.core.v1.NodeSelectorRequirementArgs(
-                                        key="topology.kubernetes.io/zone", operator="In", values=[args.availability_zone]
-                                    )
-                                ]
-                            )
-                        ]
-                    )
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[storage_class, *args.csi_dependencies]),
+        release_gate = VolumeReleaseGate(
+            f"{name}-{CLAIM}-released",
+            VolumeReleaseGateArgs(region=args.region, cluster_name=args.cluster_name, namespace=args.namespace, claim=CLAIM),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.csi_dependencies)),
         )
         claim = k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-ebs-pvc",
+            f"{name}-{CLAIM}",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=CLAIM, namespace=args.namespace, labels=labels_for(CLAIM, PART_OF)),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadWriteOnce"],
                 storage_class_name=STORAGE_CLASS,
-                volume_name=persistent_volume.metadata.name,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": size}),
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.claim_size}),
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[persistent_volume, storage_class, args.namespace_resource, *args.csi_dependencies],
+                depends_on=[storage_class, release_gate, args.namespace_resource, *args.csi_dependencies],
                 protect=args.protect_claim,
             ),
         )
@@ -149,8 +111,7 @@ class Storage(pulumi.ComponentResource):
 
         self.storage_class_name = storage_class.metadata.name
         self.claim_name = claim.metadata.name
-        self.volume_id = volume.id
-        self.register_outputs({"storageClass": self.storage_class_name, "claim": self.claim_name, "volumeId": self.volume_id})
+        self.register_outputs({"storageClass": self.storage_class_name, "claim": self.claim_name})
 
     @staticmethod
     def _demo_deployment(

@@ -18,7 +18,7 @@ def plan(protect: bool = False):
                 namespace="demo",
                 namespace_resource=namespace,
                 cluster_name="demo",
-                availability_zone="eu-west-1b",
+                region="eu-west-1",
                 csi_dependencies=(csi,),
                 protect_claim=protect,
             ),
@@ -52,30 +52,25 @@ def test_seed_claim_uses_the_class_and_waits_for_the_csi_driver() -> None:
     assert claim["protect"] is False
 
 
-def test_claim_and_volume_are_protected_when_asked() -> None:
-    query = plan(protect=True)
-    assert query.one("kubernetes:core/v1:PersistentVolumeClaim", "st-ebs-pvc")["protect"] is True
-    assert query.one("aws:ebs/volume:Volume", "st-ebs-pvc")["protect"] is True
+def test_claim_is_protected_when_asked() -> None:
+    assert plan(protect=True).one("kubernetes:core/v1:PersistentVolumeClaim", "st-ebs-pvc")["protect"] is True
 
 
-def test_claim_is_bound_to_a_pulumi_owned_encrypted_volume_in_one_zone() -> None:
+def test_volumes_are_tagged_for_this_cluster_and_the_claim_waits_behind_a_release_gate() -> None:
     query = plan()
-    volume = query.one("aws:ebs/volume:Volume", "st-ebs-pvc")
-    assert volume["inputs"]["encrypted"] is True
-    assert (volume["inputs"]["type"], volume["inputs"]["size"], volume["inputs"]["availabilityZone"]) == ("gp3", 4, "eu-west-1b")
-    pv = query.one("kubernetes:core/v1:PersistentVolume", "st-ebs-pv")
-    spec = pv["inputs"]["spec"]
-    assert spec["csi"] == {"driver": "ebs.csi.aws.com", "volumeHandle": "st-ebs-pvc-id", "fsType": "ext4"}
-    assert spec["persistentVolumeReclaimPolicy"] == "Retain"
-    assert spec["claimRef"] == {"namespace": "demo", "name": "ebs-pvc"}
-    zone = spec["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]
-    assert zone == {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["eu-west-1b"]}
+    parameters = query.one("kubernetes:storage.k8s.io/v1:StorageClass", "st-gp3")["inputs"]["parameters"]
+    assert parameters["tagSpecification_1"] == "kubernetes.io/cluster/demo=owned"
+    gate = query.one("pulumi-python:dynamic/storage:VolumeReleaseGate", "st-ebs-pvc-released")
+    assert {k: gate["inputs"][k] for k in ("region", "clusterName", "namespace", "claim")} == {
+        "region": "eu-west-1",
+        "clusterName": "demo",
+        "namespace": "demo",
+        "claim": "ebs-pvc",
+    }
+    # Destroy order: the claim, then the gate (waits until AWS lists no volume for it), then the driver.
     claim = query.one("kubernetes:core/v1:PersistentVolumeClaim", "st-ebs-pvc")
-    assert claim["inputs"]["spec"]["volumeName"] == pv["inputs"]["metadata"]["name"]
-    # Destroy order: claim, then volume object (waits for the detach), then the EBS volume, then the driver.
-    assert pv["urn"] in claim["dependencies"]
-    assert volume["urn"] in pv["dependencies"]
-    assert query.one("aws:eks/addon:Addon", "ebs-csi")["urn"] in volume["dependencies"]
+    assert gate["urn"] in claim["dependencies"]
+    assert query.one("aws:eks/addon:Addon", "ebs-csi")["urn"] in gate["dependencies"]
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,9 @@
 """The seed's closing warning as a guarantee: `pulumi destroy` leaves no load balancer and no EBS volume behind.
 
 Pulumi deletes a resource before everything it depends on. So every object that owns a cloud resource
-(a LoadBalancer Service, directly or inside a Helm release, every PVC, its PersistentVolume and EBS volume)
-must depend on the node group, the EBS CSI add-on and the cluster: then it is deleted while the
-controllers that clean up (detach, delete the NLB) still run.
+(a LoadBalancer Service, directly or inside a Helm release, and every PVC with the gate that waits for its
+EBS volume to be gone) must depend on the node group, the EBS CSI add-on and the cluster: then it is
+deleted while the controllers that clean up (delete the volume, the NLB) still run.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import pytest
 from offline.plan_query import PlanQuery
 from tests.conftest import stack_plan
 
+VOLUME_GATE = "pulumi-python:dynamic/storage:VolumeReleaseGate"
 STACKS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx")]
 
 
 def cloud_owners(query: PlanQuery) -> list[dict]:
     owners = list(query.of_type("kubernetes:core/v1:PersistentVolumeClaim"))
-    owners += query.of_type("kubernetes:core/v1:PersistentVolume") + query.of_type("aws:ebs/volume:Volume")
+    owners += query.of_type(VOLUME_GATE)
     owners += [s for s in query.of_type("kubernetes:core/v1:Service") if s["inputs"]["spec"].get("type") == "LoadBalancer"]
     owners += [
         release
@@ -52,11 +53,21 @@ def test_everything_that_owns_a_cloud_resource_is_deleted_first(stack: str, cont
     owners = cloud_owners(query)
     assert {o["type"] for o in owners} == {
         "kubernetes:core/v1:PersistentVolumeClaim",
-        "kubernetes:core/v1:PersistentVolume",
-        "aws:ebs/volume:Volume",
+        VOLUME_GATE,
         "kubernetes:helm.sh/v3:Release",
     }
     assert violations(query) == []
+
+
+@pytest.mark.parametrize(("stack", "controller"), STACKS)
+def test_every_claim_waits_for_its_volume_to_be_released(stack: str, controller: str) -> None:
+    # Deleting a claim returns before the CSI driver has deleted its EBS volume; the gate behind it waits.
+    query = stack_plan(stack, controller)
+    gates = {(g["inputs"]["namespace"], g["inputs"]["claim"]): g for g in query.of_type(VOLUME_GATE)}
+    for claim in query.of_type("kubernetes:core/v1:PersistentVolumeClaim"):
+        metadata = claim["inputs"]["metadata"]
+        gate = gates[(metadata["namespace"], metadata["name"])]
+        assert gate["urn"] in claim["dependencies"]
 
 
 @pytest.mark.parametrize(("stack", "controller"), STACKS)
@@ -100,7 +111,6 @@ def test_prod_protects_the_cluster_and_the_claim() -> None:
     query = stack_plan("prod")
     assert query.one("eks:index:Cluster", "cluster-eks")["protect"] is True
     assert query.one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is True
-    assert query.one("aws:ebs/volume:Volume", "storage-ebs-pvc")["protect"] is True
     assert stack_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is False
 
 

@@ -1,0 +1,72 @@
+"""The gate's delete waits until AWS lists no EBS volume for the claim, and fails loudly on a timeout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from components.volume_release_gate import VolumeReleaseGateProvider
+
+PROPS = {
+    "region": "eu-west-1",
+    "clusterName": "demo",
+    "namespace": "demo",
+    "claim": "ebs-pvc",
+    "timeoutSeconds": 5,
+    "pollSeconds": 0.01,
+}
+
+
+@pytest.fixture
+def fake_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An `aws` CLI that answers describe-volumes from a queue of canned answers and logs its arguments."""
+    answers, log = tmp_path / "answers", tmp_path / "calls"
+    script = tmp_path / "aws"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {log}\n'
+        f"head -n 1 {answers}\n"
+        f"tail -n +2 {answers} > {answers}.rest && mv {answers}.rest {answers}\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+
+    def queue(*replies: str) -> Path:
+        answers.write_text("".join(f"{reply}\n" for reply in replies))
+        return log
+
+    return queue
+
+
+def test_delete_returns_once_the_volume_is_gone(fake_aws) -> None:
+    log = fake_aws('["vol-0abc"]', '["vol-0abc"]', "[]")
+    VolumeReleaseGateProvider().delete("demo/ebs-pvc", PROPS)
+    calls = log.read_text().splitlines()
+    assert len(calls) == 3
+    assert "Name=tag:kubernetes.io/created-for/pvc/name,Values=ebs-pvc" in calls[0]
+    assert "Name=tag:kubernetes.io/cluster/demo,Values=owned" in calls[0]
+    assert "--region eu-west-1" in calls[0]
+
+
+def test_delete_fails_loudly_when_the_volume_outlives_the_timeout(fake_aws) -> None:
+    fake_aws(*['["vol-0abc"]'] * 1000)
+    with pytest.raises(RuntimeError, match="vol-0abc of claim demo/ebs-pvc still exist"):
+        VolumeReleaseGateProvider().delete("demo/ebs-pvc", {**PROPS, "timeoutSeconds": 0.05})
+
+
+def test_an_aws_error_is_not_taken_for_no_volumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "aws"
+    script.write_text("#!/bin/sh\necho 'An error occurred (UnauthorizedOperation)' >&2\nexit 254\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(RuntimeError, match="UnauthorizedOperation"):
+        VolumeReleaseGateProvider().delete("demo/ebs-pvc", PROPS)
+
+
+def test_create_and_update_never_touch_aws() -> None:
+    provider = VolumeReleaseGateProvider()
+    created = provider.create(PROPS)
+    assert created.id == "demo/ebs-pvc"
+    assert provider.update("demo/ebs-pvc", PROPS, {**PROPS, "timeoutSeconds": 900}).outs == {**PROPS, "timeoutSeconds": 900}
