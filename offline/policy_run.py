@@ -298,9 +298,12 @@ def evaluate(plan: dict[str, Any], pack_config: dict[str, Any]) -> list[Violatio
 
 
 def write_report(violations: list[Violation], out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / REPORT_NAME
-    path.write_text(json.dumps(violations, indent=2) + "\n")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(violations, indent=2) + "\n")
+    except OSError as error:
+        raise PolicyInputError(f"cannot write {path}: {error.strerror}") from None
     return path
 
 

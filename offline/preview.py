@@ -88,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     except (BadInput, PolicyInputError) as error:
         print(f"offline-preview: {error}", file=sys.stderr)
         return 2
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"offline-preview: cannot use {args.out} as the output directory: {error.strerror}", file=sys.stderr)
+        return 2
     print(render_tree(plan))
     path = write_plan(plan, args.out)
     manifests = write_manifests(plan.to_json(), args.out)

@@ -150,3 +150,12 @@ def test_a_policy_reading_an_unknown_value_is_only_advisory(monkeypatch: pytest.
     [violation] = policy_run.evaluate({"resources": [resource]}, {"all": "mandatory"})
     assert violation["enforcement"] == "advisory" and "can't run policy during preview" in violation["message"]
     assert "'z'" in violation["message"]
+
+
+def test_unwritable_report_directory_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, stack_plan("dev").plan)
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    code, _, err = run(["--plan", str(plan), "--stack", "dev", "--out", str(blocker / "report")], capsys)
+    assert code == 2
+    assert err.startswith("policy-check: cannot write") and err.count("\n") == 1

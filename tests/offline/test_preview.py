@@ -150,3 +150,12 @@ def test_mandatory_policy_violation_exits_1_with_a_report(tmp_path: Path, capsys
     assert fired and fired[0]["enforcement"] == "mandatory"
     assert "cluster-eks" in fired[0]["urn"]
     assert "eks-public-endpoint-restricted" in stdout
+
+
+def test_output_path_that_is_a_file_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    code, stdout, stderr = run_main(["--stack", "dev", "--out", str(blocker / "out")], capsys)
+    assert code == 2
+    assert stdout == ""
+    assert stderr.startswith("offline-preview: cannot use") and stderr.count("\n") == 1
