@@ -18,14 +18,16 @@ from typing import TypeVar
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.versions import CLUSTER_AUTOSCALER
+
 PROJECT = "eks-platform"
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 NAT_STRATEGIES = ("single", "per-zone")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 INGRESS_CONTROLLERS = ("f5-nginx", "ingress-nginx")
-# Kubernetes minors this program has pinned add-ons for (see components/cluster_autoscaler.py).
-SUPPORTED_KUBERNETES_VERSIONS = ("1.33", "1.34", "1.35")
+# Kubernetes minors this program has pinned a matching cluster autoscaler for.
+SUPPORTED_KUBERNETES_VERSIONS = tuple(sorted(CLUSTER_AUTOSCALER))
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge|metal-[0-9]+xl)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
