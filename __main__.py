@@ -104,8 +104,8 @@ ingress = IngressController(
     ),
     on_cluster,
 )
-metrics = MetricsServer("metrics", MetricsServerArgs(replicas=2, cluster_dependencies=after_nodes), on_cluster)
-autoscaler = ClusterAutoscaler(
+MetricsServer("metrics", MetricsServerArgs(replicas=2, cluster_dependencies=after_nodes), on_cluster)
+ClusterAutoscaler(
     "autoscaler",
     ClusterAutoscalerArgs(
         cluster_name=cluster.cluster_name,
@@ -126,7 +126,7 @@ demo = DemoWorkloads(
     ),
     on_cluster,
 )
-storage = Storage(
+Storage(
     "storage",
     StorageArgs(
         namespace="demo",

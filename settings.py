@@ -32,7 +32,6 @@ SUPPORTED_KUBERNETES_VERSIONS = tuple(sorted(CLUSTER_AUTOSCALER))
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge|metal-[0-9]+xl)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$")
-_ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
 # Graviton families carry a "g" right after the generation digit: m7g, c6gn, t4g, r8gd.
 _GRAVITON = re.compile(r"^[a-z]+[0-9]+g[a-z]*\.")
 MAX_PUBLIC_ACCESS_CIDRS = 40
@@ -174,8 +173,7 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
     if missing:
         raise ConfigError(missing[0], None, "required; set it in Pulumi.<stack>.yaml or give it a default in Pulumi.yaml")
 
-    environment = _matching("environment", _ENVIRONMENT_NAME, f"one of {', '.join(ENVIRONMENTS)}")(raw["environment"])
-    _parse_choice("environment", environment, ENVIRONMENTS)
+    environment = _parse_choice("environment", raw["environment"], ENVIRONMENTS)
     region = _matching("region", _REGION, "an AWS region name such as eu-central-1")(raw["region"])
 
     zones = _parse_list("availabilityZones", raw["availabilityZones"], str, "zone names")

@@ -40,7 +40,6 @@ class Cluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     kubeconfig_json: pulumi.Output[str]
     secrets_key_arn: pulumi.Output[str]
-    cluster_security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:cluster:Cluster", name, None, opts)
@@ -124,5 +123,4 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = self.eks_cluster.urn.apply(lambda _: args.cluster_name)
         self.kubeconfig_json = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
         self.secrets_key_arn = secrets_key.arn
-        self.cluster_security_group_id = self.eks_cluster.cluster_security_group_id
         self.register_outputs({"clusterName": self.cluster_name, "secretsKeyArn": self.secrets_key_arn})

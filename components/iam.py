@@ -48,7 +48,6 @@ class ClusterIam(pulumi.ComponentResource):
     cluster_role_arn: pulumi.Output[str]
     cluster_role_name: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
-    node_role_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterIamArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:iam:ClusterIam", name, None, opts)
@@ -72,7 +71,6 @@ class ClusterIam(pulumi.ComponentResource):
         self.cluster_role_arn = self.cluster_role.arn
         self.cluster_role_name = self.cluster_role.name
         self.node_role_arn = node_role.arn
-        self.node_role_name = node_role.name
         self.register_outputs(
             {
                 "clusterRoleArn": self.cluster_role_arn,

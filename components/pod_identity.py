@@ -24,7 +24,6 @@ class PodIdentityRoleArgs:
 
 class PodIdentityRole(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
-    role_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: PodIdentityRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:iam:PodIdentityRole", name, None, opts)
@@ -50,5 +49,4 @@ class PodIdentityRole(pulumi.ComponentResource):
             )
 
         self.role_arn = role.arn
-        self.role_name = role.name
         self.register_outputs({"roleArn": self.role_arn})

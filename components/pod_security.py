@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi_kubernetes as k8s
 
 RESTRICTED_NAMESPACE_LABELS = {
@@ -58,5 +56,5 @@ def scratch_volumes(mounts: dict[str, str]) -> tuple[list[k8s.core.v1.VolumeArgs
     return volumes, volume_mounts
 
 
-def labels_for(app: str, part_of: str) -> dict[str, Any]:
+def labels_for(app: str, part_of: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": part_of}

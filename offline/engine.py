@@ -181,17 +181,10 @@ class PlausibleOutputs(mocks.Mocks):
         if args.typ == "eks:index:Cluster":
             cluster_name = str(outputs.get("name") or args.name)
             outputs["kubeconfigJson"] = json.dumps(_kubeconfig(cluster_name, self.region))
-            outputs["clusterSecurityGroupId"] = f"sg-{args.name}"
-            outputs["nodeSecurityGroupId"] = f"sg-{args.name}-nodes"
         return resource_id, outputs
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": MOCK_ACCOUNT, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/offline", "userId": "OFFLINE"}, None
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}, None
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region}, None
+        # The program makes no invokes of its own; a new one needs a plausible answer here first.
         raise ProgramError(f"the offline engine has no answer for invoke {args.token}")
 
 

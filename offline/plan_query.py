@@ -23,9 +23,6 @@ class PlanQuery:
             raise KeyError(f"expected one {resource_type} named {name}, found {len(matches)}")
         return matches[0]
 
-    def get(self, urn: str) -> Resource:
-        return self._by_urn[urn]
-
     def find(self, urn: str) -> Resource | None:
         return self._by_urn.get(urn)
 
