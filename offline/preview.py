@@ -66,10 +66,9 @@ def render_tree(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def write_plan(plan: Plan, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
+def write_plan(plan_json: dict[str, Any], out: Path) -> Path:
     path = out / "plan.json"
-    path.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+    path.write_text(json.dumps(plan_json, indent=2) + "\n")
     return path
 
 
@@ -94,14 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"offline-preview: cannot use {args.out} as the output directory: {error.strerror}", file=sys.stderr)
         return 2
     print(render_tree(plan))
-    path = write_plan(plan, args.out)
-    manifests = write_manifests(plan.to_json(), args.out)
+    plan_json = plan.to_json()
+    path = write_plan(plan_json, args.out)
+    manifests = write_manifests(plan_json, args.out)
     print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
-    for drawing in write_graph(plan.to_json(), args.out):
+    for drawing in write_graph(plan_json, args.out):
         print(f"Wrote {drawing}")
     print()
-    return check_plan(plan.to_json(), args.stack, args.out, config_dir=policy_config_dir)
-
+    return check_plan(plan_json, args.stack, args.out, config_dir=policy_config_dir)
 
 if __name__ == "__main__":
     sys.exit(main())
