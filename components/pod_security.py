@@ -21,6 +21,24 @@ def pod_security_context(user_id: int) -> k8s.core.v1.PodSecurityContextArgs:
     )
 
 
+def restricted_pod_spec(
+    user_id: int,
+    containers: list[k8s.core.v1.ContainerArgs],
+    volumes: list[k8s.core.v1.VolumeArgs],
+    init_containers: list[k8s.core.v1.ContainerArgs] | None = None,
+    topology_spread_constraints: list[k8s.core.v1.TopologySpreadConstraintArgs] | None = None,
+) -> k8s.core.v1.PodSpecArgs:
+    """A pod running as `user_id` with no Kubernetes API token (none of the demo apps talks to the API)."""
+    return k8s.core.v1.PodSpecArgs(
+        automount_service_account_token=False,
+        security_context=pod_security_context(user_id),
+        init_containers=init_containers or None,
+        containers=containers,
+        volumes=volumes,
+        topology_spread_constraints=topology_spread_constraints,
+    )
+
+
 def container_security_context() -> k8s.core.v1.SecurityContextArgs:
     return k8s.core.v1.SecurityContextArgs(
         allow_privilege_escalation=False,

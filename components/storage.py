@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.containers import HTTPD_USER, httpd_container
-from components.pod_security import labels_for, pod_security_context
+from components.pod_security import labels_for, restricted_pod_spec
 from components.volume_release_gate import VolumeReleaseGate, VolumeReleaseGateArgs
 
 STORAGE_CLASS = "gp3-encrypted"
@@ -133,12 +133,7 @@ class Storage(pulumi.ComponentResource):
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": app}),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        automount_service_account_token=False,
-                        security_context=pod_security_context(HTTPD_USER),
-                        containers=[container],
-                        volumes=volumes,
-                    ),
+                    spec=restricted_pod_spec(HTTPD_USER, [container], volumes),
                 ),
             ),
             opts=opts,

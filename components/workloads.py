@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.containers import HTTPD_PORT, HTTPD_USER, TOMCAT_PORT, TOMCAT_USER, httpd_container, tomcat_containers
 from components.ingress_routing import Route, prefix_rewrites
-from components.pod_security import RESTRICTED_NAMESPACE_LABELS, labels_for, pod_security_context
+from components.pod_security import RESTRICTED_NAMESPACE_LABELS, labels_for, restricted_pod_spec
 
 PART_OF = "seed-demo"
 HTTPD_SERVICE = "httpd-service"
@@ -152,12 +152,11 @@ class DemoWorkloads(pulumi.ComponentResource):
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        automount_service_account_token=False,
-                        security_context=pod_security_context(app.user_id),
-                        init_containers=app.init_containers or None,
-                        containers=app.containers,
-                        volumes=app.volumes,
+                    spec=restricted_pod_spec(
+                        app.user_id,
+                        app.containers,
+                        app.volumes,
+                        init_containers=app.init_containers,
                         topology_spread_constraints=[
                             k8s.core.v1.TopologySpreadConstraintArgs(
                                 max_skew=1,

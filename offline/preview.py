@@ -102,5 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     print()
     return check_plan(plan_json, args.stack, args.out, config_dir=policy_config_dir)
 
+
 if __name__ == "__main__":
     sys.exit(main())
