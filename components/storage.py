@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.containers import HTTPD_USER, httpd_container
 from components.pod_security import labels_for, restricted_pod_spec
-from components.volume_release_gate import VolumeReleaseGate, VolumeReleaseGateArgs
+from components.volume_release_gate import CLUSTER_TAG, VolumeReleaseGate, VolumeReleaseGateArgs
 
 STORAGE_CLASS = "gp3-encrypted"
 PART_OF = "seed-storage"
@@ -49,7 +49,7 @@ class Storage(pulumi.ComponentResource):
                 "encrypted": "true",
                 "csi.storage.k8s.io/fstype": "ext4",
                 # Marks every volume of this class as this cluster's, so the release gate finds exactly ours.
-                "tagSpecification_1": f"kubernetes.io/cluster/{args.cluster_name}=owned",
+                "tagSpecification_1": f"{CLUSTER_TAG}={args.cluster_name}",
             },
             reclaim_policy="Delete",
             volume_binding_mode="WaitForFirstConsumer",

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from offline.engine import Plan, run_program
+from offline.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
 from offline.graph import write_graph
 from offline.manifests import write_manifests
 from offline.policy_run import PolicyInputError, check_plan, load_pack_config
@@ -26,15 +26,20 @@ class BadInput(Exception):
     """A user mistake: printed as one line, exit code 2."""
 
 
-def build_plan(stack: str, project_dir: Path = PROJECT_DIR, overrides: dict[str, str] | None = None) -> Plan:
-    """The stack's plan; `overrides` (full config keys) replace stack file values, like `pulumi config set`."""
+def build_plan(
+    stack: str,
+    project_dir: Path = PROJECT_DIR,
+    overrides: dict[str, str] | None = None,
+    deployer_arn: str = MOCK_DEPLOYER_ROLE,
+) -> Plan:
+    """The stack's plan as `deployer_arn` runs it; `overrides` (full config keys) replace stack file values."""
     # Imported here so that importing this module does not import the program's settings.
     from settings import ConfigError
 
     try:
         project = project_name(project_dir)
         config = stack_config(project_dir, stack) | (overrides or {})
-        return run_program(project_dir, project, stack, config, region=config.get(f"{project}:region", ""))
+        return run_program(project_dir, project, stack, config, config.get(f"{project}:region", ""), deployer_arn)
     except (StackFileError, ConfigError) as error:
         raise BadInput(str(error)) from None
 
@@ -63,6 +68,10 @@ def render_tree(plan: Plan) -> str:
     lines.append("")
     lines.append("Outputs:")
     lines.extend(f"    {name}: {json.dumps(value)}" for name, value in plan.outputs.items())
+    if plan.diagnostics:
+        lines.append("")
+        lines.append("Diagnostics:")
+        lines.extend(f"    {message}" for message in plan.diagnostics)
     return "\n".join(lines)
 
 

@@ -57,5 +57,5 @@ def test_demo_urls_and_autoscaler_outputs(stack: str) -> None:
     release = query.one("kubernetes:helm.sh/v3:Release", "autoscaler-release")["inputs"]
     assert release["values"]["autoDiscovery"]["clusterName"] == f"eks-platform-{stack}"
     assert release["version"] == "9.54.0"
-    group = query.one("eks:index:ManagedNodeGroup", "nodes-mng")["inputs"]
-    assert group["ignoreScalingChanges"] is True
+    for group in query.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert group["ignoreChanges"] == ["scalingConfig.desiredSize"]
