@@ -137,6 +137,7 @@ demo = DemoWorkloads(
         namespace="demo",
         ingress_controller=settings.ingress_controller,
         ingress_class_name=ingress.ingress_class_name,
+        ingress_namespace=ingress.namespace_name,
         controller=ingress.release,
         cluster_dependencies=after_nodes,
     ),
