@@ -16,7 +16,7 @@ COREDNS_LINE = {"1.33": "v1.12.", "1.34": "v1.13.", "1.35": "v1.14."}
 
 
 def test_supported_versions_are_exactly_the_rows_of_the_table() -> None:
-    assert SUPPORTED_KUBERNETES_VERSIONS == tuple(sorted(KUBERNETES_RELEASES))
+    assert tuple(sorted(KUBERNETES_RELEASES)) == SUPPORTED_KUBERNETES_VERSIONS
     assert len(SUPPORTED_KUBERNETES_VERSIONS) >= 2, "an upgrade needs a row to move to"
 
 
