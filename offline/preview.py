@@ -1,7 +1,8 @@
 """`make offline-preview STACK=<stack> OUT=<dir>`: run the program for a stack offline, write the plan, check policies.
 
-Writes plan.json, manifests/, graph.dot (and graph.svg), policy-report.json.
-Exit codes: 0 success, 1 a mandatory policy violation, 2 bad input (stack file, config, policy config).
+Writes plan.json, manifests/, graph.dot (and graph.svg), lifecycle.json, policy-report.json.
+Exit codes: 0 success, 1 a mandatory policy violation or a broken runtime need (lifecycle), 2 bad input (stack
+file, config, policy config).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from offline.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
+from offline import lifecycle
 from offline.graph import write_graph
 from offline.manifests import write_manifests
 from offline.policy_run import PolicyInputError, check_plan, load_pack_config
@@ -108,8 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
     for drawing in write_graph(plan_json, args.out):
         print(f"Wrote {drawing}")
+    rehearsal = lifecycle.rehearse(plan_json)
+    print(f"Wrote {lifecycle.write_report(rehearsal, args.out)}")
     print()
-    return check_plan(plan_json, args.stack, args.out, config_dir=policy_config_dir)
+    for line in lifecycle.summary(rehearsal, args.stack):
+        print(line)
+    policy_verdict = check_plan(plan_json, args.stack, args.out, config_dir=policy_config_dir)
+    # A broken runtime need fails like a mandatory policy: `pulumi up` or `destroy` would fail with it.
+    return max(policy_verdict, 1 if rehearsal["broken"] else 0)
 
 
 if __name__ == "__main__":
