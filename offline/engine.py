@@ -26,6 +26,8 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from settings import partition_of
+
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 MOCK_ACCOUNT = "123456789012"
@@ -140,9 +142,10 @@ class RecordingMonitor(mocks.MockMonitor):
 
 def _arn(resource_type: str, name: str, region: str) -> str:
     service = resource_type.split(":")[1].split("/")[0]
+    partition = partition_of(region)
     if service == "iam":
-        return f"arn:aws:iam::{MOCK_ACCOUNT}:{resource_type.rsplit(':', 1)[-1].lower()}/{name}"
-    return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{resource_type.rsplit(':', 1)[-1].lower()}/{name}"
+        return f"arn:{partition}:iam::{MOCK_ACCOUNT}:{resource_type.rsplit(':', 1)[-1].lower()}/{name}"
+    return f"arn:{partition}:{service}:{region}:{MOCK_ACCOUNT}:{resource_type.rsplit(':', 1)[-1].lower()}/{name}"
 
 
 def _kubeconfig(cluster_name: str, region: str) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from offline.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
 from offline import lifecycle
+from offline.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
 from offline.graph import write_graph
 from offline.manifests import write_manifests
 from offline.policy_run import PolicyInputError, check_plan, load_pack_config
