@@ -250,7 +250,10 @@ def run_program(
     """Run `<project_dir>/__main__.py` as stack `stack` with `config` (full keys, string values)."""
     sys.path.insert(0, str(project_dir))
     try:
-        program = lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")  # noqa: E731
+
+        def program() -> object:
+            return runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
         return run(program, project, stack, config, region, deployer_arn)
     finally:
         sys.path.remove(str(project_dir))
