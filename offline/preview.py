@@ -1,7 +1,7 @@
 """`make offline-preview STACK=<stack> OUT=<dir>`: run the program for a stack offline, write the plan, check policies.
 
-Writes plan.json, manifests/, graph.dot (and graph.svg), policy-report.json.
-Exit codes: 0 success, 1 a mandatory policy violation, 2 bad input (stack file, config, policy config).
+Writes plan.json, manifests/, graph.dot (and graph.svg), cost.json (cost and deploy-time estimate), policy-report.json.
+Exit codes: 0 success, 1 a mandatory policy violation, 2 bad input (stack file, config, policy config, price file).
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from offline.cost import preview_lines
 from offline.engine import Plan, run_program
 from offline.graph import write_graph
 from offline.manifests import write_manifests
 from offline.policy_run import PolicyInputError, check_plan, load_pack_config
+from offline.prices import PriceFileError, load_prices
 from offline.stack_config import StackFileError, project_name, stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = build_plan(args.stack, project_dir)
         # Checked before anything is written, so a bad policy config leaves no half-written output.
         load_pack_config(args.stack, policy_config_dir)
-    except (BadInput, PolicyInputError) as error:
+        prices = load_prices()
+    except (BadInput, PolicyInputError, PriceFileError) as error:
         print(f"offline-preview: {error}", file=sys.stderr)
         return 2
     try:
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
     for drawing in write_graph(plan_json, args.out):
         print(f"Wrote {drawing}")
+    print()
+    print("\n".join(preview_lines(plan_json, args.stack, prices, args.out, project_dir)))
     print()
     return check_plan(plan_json, args.stack, args.out, config_dir=policy_config_dir)
 
