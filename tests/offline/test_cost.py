@@ -353,3 +353,11 @@ def test_estimate_reads_the_stack_file_over_the_defaults(tmp_path: Path) -> None
     with pytest.raises(CostInputError) as caught:
         stack_assumptions("qa", tmp_path)
     assert str(caught.value) == "invalid config eks-platform:costSpotDiscountPercent = 95: expected a whole number from 0 to 90"
+
+
+def test_claim_whose_class_sets_no_volume_type_has_no_price(dev: PlanQuery) -> None:
+    changed = copy.deepcopy(dev.plan)
+    storage_class = next(r for r in changed["resources"] if r["type"] == "kubernetes:storage.k8s.io/v1:StorageClass")
+    del storage_class["inputs"]["parameters"]["type"]
+    volume = line(estimate(changed, load_prices(), DEFAULTS), "storage-ebs-pvc", "volume for claim ebs-pvc")
+    assert volume.monthly_usd is None and "sets no type" in volume.note
