@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= out/$(STACK)
 PLAN ?= $(OUT)/plan.json
+REGION ?= eu-central-1
 
-.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check benchmark clean
+.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check benchmark clean \
+	cost readme-estimates refresh-prices
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +47,15 @@ offline-preview: $(VENV)/.installed
 
 policy-check: $(VENV)/.installed
 	$(PY) -m offline.policy_run --plan $(PLAN) --stack $(STACK) --out $(dir $(PLAN))
+
+cost: $(VENV)/.installed
+	$(PY) -m offline.cost --plan $(PLAN) --stack $(STACK) --out $(dir $(PLAN))
+
+readme-estimates: $(VENV)/.installed
+	$(PY) -m offline.cost --update-readme
+
+refresh-prices: $(VENV)/.installed
+	$(PY) scripts/refresh_prices.py --region $(REGION)
 
 benchmark: $(VENV)/.installed
 	$(PY) scripts/benchmark.py

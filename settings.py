@@ -67,6 +67,16 @@ class NodeGroupSettings:
 
 
 @dataclass(frozen=True)
+class CostAssumptions:
+    """Usage the plan cannot show, for the offline cost estimate (offline/cost.py); the program ignores them."""
+
+    nat_data_gb_per_month: int
+    log_ingest_gb_per_month: int
+    nlb_capacity_units: int
+    spot_discount_percent: int
+
+
+@dataclass(frozen=True)
 class Settings:
     project: str
     stack: str
@@ -87,6 +97,7 @@ class Settings:
     node_group: NodeGroupSettings
     ingress_controller: str
     ingress_replicas: int
+    cost: CostAssumptions
 
     @property
     def is_production(self) -> bool:
@@ -97,6 +108,9 @@ class Settings:
         # Known before the cluster exists: subnets must carry kubernetes.io/cluster/<name> tags.
         return f"{self.project}-{self.stack}"
 
+
+# Read only by the offline cost estimate, validated here like every other key.
+COST_KEYS = ("costNatDataGBPerMonth", "costLogIngestGBPerMonth", "costNlbCapacityUnits", "costSpotDiscountPercent")
 
 # Every key the program reads; `Pulumi.yaml` documents each with type, default and description.
 KEYS = (
@@ -123,6 +137,7 @@ KEYS = (
     "nodeMaxUnavailable",
     "ingressController",
     "ingressReplicas",
+    *COST_KEYS,
 )
 
 T = TypeVar("T")
@@ -188,6 +203,19 @@ def _matching(key: str, pattern: re.Pattern[str], what: str) -> Callable[[str], 
 def partition_of(region: str) -> str:
     """The ARN partition of a region: aws, aws-cn or aws-us-gov."""
     return next((partition for prefix, partition in PARTITIONS if region.startswith(prefix)), "aws")
+
+
+def parse_cost_assumptions(raw: Mapping[str, str]) -> CostAssumptions:
+    missing = [key for key in COST_KEYS if key not in raw]
+    if missing:
+        raise ConfigError(missing[0], None, "required; set it in Pulumi.<stack>.yaml or give it a default in Pulumi.yaml")
+    return CostAssumptions(
+        nat_data_gb_per_month=_parse_int("costNatDataGBPerMonth", raw["costNatDataGBPerMonth"], 0, 10_000_000),
+        log_ingest_gb_per_month=_parse_int("costLogIngestGBPerMonth", raw["costLogIngestGBPerMonth"], 0, 1_000_000),
+        nlb_capacity_units=_parse_int("costNlbCapacityUnits", raw["costNlbCapacityUnits"], 0, 100_000),
+        # AWS advertises Spot at "up to 90%" off On-Demand (https://aws.amazon.com/ec2/spot/pricing/).
+        spot_discount_percent=_parse_int("costSpotDiscountPercent", raw["costSpotDiscountPercent"], 0, 90),
+    )
 
 
 def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings:
@@ -333,6 +361,7 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         ),
         ingress_controller=ingress_controller,
         ingress_replicas=ingress_replicas,
+        cost=parse_cost_assumptions(raw),
     )
 
 

@@ -1,8 +1,9 @@
 """`make offline-preview STACK=<stack> OUT=<dir>`: run the program for a stack offline, write the plan, check policies.
 
-Writes plan.json, manifests/, graph.dot (and graph.svg), lifecycle.json, policy-report.json.
+Writes plan.json, manifests/, graph.dot (and graph.svg), lifecycle.json, cost.json (cost and deploy-time
+estimate), policy-report.json.
 Exit codes: 0 success, 1 a mandatory policy violation or a broken runtime need (lifecycle), 2 bad input (stack
-file, config, policy config).
+file, config, policy config, price file).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from offline import lifecycle
+from offline.cost import preview_lines
 from offline.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
 from offline.graph import write_graph
 from offline.manifests import write_manifests
 from offline.policy_run import PolicyInputError, check_plan, load_pack_config
+from offline.prices import PriceFileError, load_prices
 from offline.stack_config import StackFileError, project_name, stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -95,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = build_plan(args.stack, project_dir)
         # Checked before anything is written, so a bad policy config leaves no half-written output.
         load_pack_config(args.stack, policy_config_dir)
-    except (BadInput, PolicyInputError) as error:
+        prices = load_prices()
+    except (BadInput, PolicyInputError, PriceFileError) as error:
         print(f"offline-preview: {error}", file=sys.stderr)
         return 2
     try:
@@ -112,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Wrote {drawing}")
     rehearsal = lifecycle.rehearse(plan_json)
     print(f"Wrote {lifecycle.write_report(rehearsal, args.out)}")
+    print()
+    print("\n".join(preview_lines(plan_json, args.stack, prices, args.out, project_dir)))
     print()
     for line in lifecycle.summary(rehearsal, args.stack):
         print(line)
