@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= out/$(STACK)
 PLAN ?= $(OUT)/plan.json
+CHECKOV_VENV := .venv-checkov
 
-.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check benchmark clean
+.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check checkov-venv checkov benchmark clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,20 @@ offline-preview: $(VENV)/.installed
 
 policy-check: $(VENV)/.installed
 	$(PY) -m offline.policy_run --plan $(PLAN) --stack $(STACK) --out $(dir $(PLAN))
+
+# checkov pins packages the program pins differently: it gets a venv of its own.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+checkov-venv: $(CHECKOV_VENV)/.installed
+
+# checkov's Kubernetes checks over the manifests the preview writes; fails on any failed check. Offline: no
+# download from Prisma Cloud, no update check against PyPI.
+checkov: offline-preview $(CHECKOV_VENV)/.installed
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --framework kubernetes \
+		--directory $(OUT)/manifests --skip-download --quiet --compact
 
 benchmark: $(VENV)/.installed
 	$(PY) scripts/benchmark.py
