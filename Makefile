@@ -7,9 +7,10 @@ STACK ?= dev
 OUT ?= out/$(STACK)
 PLAN ?= $(OUT)/plan.json
 REGION ?= eu-central-1
+CHECKOV_VENV := .venv-checkov
 
 .PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check benchmark clean \
-	cost readme-estimates refresh-prices
+	cost readme-estimates refresh-prices checkov-venv checkov
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,20 @@ readme-estimates: $(VENV)/.installed
 
 refresh-prices: $(VENV)/.installed
 	$(PY) scripts/refresh_prices.py --region $(REGION)
+
+# checkov pins packages the program pins differently: it gets a venv of its own.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+checkov-venv: $(CHECKOV_VENV)/.installed
+
+# checkov's Kubernetes checks over the manifests the preview writes; fails on any failed check. Offline: no
+# download from Prisma Cloud, no update check against PyPI.
+checkov: offline-preview $(CHECKOV_VENV)/.installed
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --framework kubernetes \
+		--directory $(OUT)/manifests --skip-download --quiet --compact
 
 benchmark: $(VENV)/.installed
 	$(PY) scripts/benchmark.py

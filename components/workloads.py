@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.containers import HTTPD_PORT, HTTPD_USER, TOMCAT_PORT, TOMCAT_USER, httpd_container, tomcat_containers
 from components.ingress_routing import Route, prefix_rewrites
-from components.pod_security import RESTRICTED_NAMESPACE_LABELS, labels_for, restricted_pod_spec
+from components.pod_security import ACCEPTED_CHECKOV_FINDINGS, RESTRICTED_NAMESPACE_LABELS, labels_for, restricted_pod_spec
 
 PART_OF = "seed-demo"
 HTTPD_SERVICE = "httpd-service"
@@ -206,7 +206,9 @@ class DemoWorkloads(pulumi.ComponentResource):
         selector = {"app.kubernetes.io/name": app.name}
         deployment = k8s.apps.v1.Deployment(
             resource_name,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=app.name, namespace=args.namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=app.name, namespace=args.namespace, labels=labels, annotations=ACCEPTED_CHECKOV_FINDINGS
+            ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=args.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
