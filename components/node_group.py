@@ -55,7 +55,7 @@ class NodeGroup(pulumi.ComponentResource):
         # Our own launch template, for IMDSv2 and an encrypted root volume (EKS' default template has neither).
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
-            description=f"Managed nodes of {args.cluster_name}: IMDSv2 only, encrypted gp3 root volume",
+            description=pulumi.Output.concat("Managed nodes of ", args.cluster_name, ": IMDSv2 only, encrypted gp3 root volume"),
             update_default_version=True,
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
@@ -77,7 +77,9 @@ class NodeGroup(pulumi.ComponentResource):
                 )
             ],
             tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={"Name": f"{args.cluster_name}-{name}"})
+                aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type=kind, tags={"Name": pulumi.Output.concat(args.cluster_name, f"-{name}")}
+                )
                 for kind in ("instance", "volume")
             ],
             opts=pulumi.ResourceOptions(parent=self),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from offline.plan_query import PlanQuery
 
 AWS_PROVIDER = "pulumi:providers:aws"
@@ -17,6 +19,10 @@ def check_common(query: PlanQuery, stack: str) -> None:
         if component["type"].startswith("eks-platform:"):
             for child in query.children(component["urn"]):
                 assert child["name"].startswith(component["name"]), f"{child['urn']} is not named after {component['name']}"
+
+    # An Output formatted into a string (f"{output}") becomes this text instead of the value: AWS would get it.
+    for resource in query.resources:
+        assert "Calling __str__ on an Output" not in json.dumps(resource["inputs"]), resource["urn"]
 
     assert query.plan["outputs"]["kubeconfig"] == "[secret]"
     assert query.plan["outputs"]["clusterName"] == f"eks-platform-{stack}"
