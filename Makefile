@@ -7,7 +7,7 @@ STACK ?= dev
 OUT ?= out/$(STACK)
 PLAN ?= $(OUT)/plan.json
 
-.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check benchmark clean
+.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ offline-preview: $(VENV)/.installed
 
 policy-check: $(VENV)/.installed
 	$(PY) -m offline.policy_run --plan $(PLAN) --stack $(STACK) --out $(dir $(PLAN))
+
+# make diff [BASE=<git ref>] [STACKS="dev prod"] [OLD=<plan.json> NEW=<plan.json>] [DIFF_OUT=<dir>]
+diff: $(VENV)/.installed
+	$(PY) -m offline.diff $(if $(BASE),--base $(BASE))$(foreach s,$(STACKS), --stack $(s))$(if $(OLD), --plans $(OLD) $(NEW))$(if $(DIFF_OUT), --out $(DIFF_OUT))
 
 benchmark: $(VENV)/.installed
 	$(PY) scripts/benchmark.py

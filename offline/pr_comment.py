@@ -1,0 +1,123 @@
+"""The pull-request report of `make diff --out`: per stack its diff, dangers, upgrade verdict, policy verdicts
+(and the cost delta once offline/cost.py exists), as markdown for the job summary and the PR comment.
+
+Everything in the plans comes from the pull request's code, so it is shown only inside code blocks whose fence is
+longer than any backtick run in it: a value cannot close the block and turn into markdown of its own. (A pull request
+that changes this file can still write any report: the comment workflow treats it as untrusted text.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from offline.plan_diff import StackDiff, render_text, summary_line
+from offline.policy_run import Violation, evaluate, load_pack_config
+
+# Finds the comment to update in place; the trusted comment workflow looks for it (and adds it if missing).
+MARKER: Final = "<!-- eks-platform:offline-diff -->"
+
+
+def cost_delta(old_plan: dict[str, Any], new_plan: dict[str, Any]) -> str | None:
+    """Hook for the monthly cost change between two plans (issue 9's offline/cost.py): markdown, or None.
+
+    None until that estimate exists: no number is better than an invented one.
+    """
+    return None
+
+
+@dataclass(frozen=True)
+class StackReport:
+    diff: StackDiff
+    violations: tuple[Violation, ...] | None  # None: policies not evaluated
+    cost: str | None
+
+    @classmethod
+    def build(cls, diff: StackDiff, old_plan: dict[str, Any], new_plan: dict[str, Any], *, with_policies: bool) -> StackReport:
+        """Raises PolicyInputError when policies are wanted and the stack has no valid policy config."""
+        violations = tuple(evaluate(new_plan, load_pack_config(diff.stack))) if with_policies else None
+        return cls(diff, violations, cost_delta(old_plan, new_plan))
+
+    def to_json(self) -> dict[str, Any]:
+        document = self.diff.to_json()
+        if self.violations is not None:
+            document["policy"] = {
+                "mandatory": self._count("mandatory"),
+                "advisory": self._count("advisory"),
+                "violations": list(self.violations),
+            }
+        if self.cost is not None:
+            document["cost"] = self.cost
+        return document
+
+    def _count(self, level: str) -> int:
+        return sum(1 for violation in self.violations or () if violation["enforcement"] == level)
+
+    def policy_verdict(self) -> str:
+        if self.violations is None:
+            return "not checked"
+        mandatory, advisory = self._count("mandatory"), self._count("advisory")
+        return f"{'FAILED' if mandatory else 'passed'}: {mandatory} mandatory, {advisory} advisory"
+
+
+def _plain(text: str) -> str:
+    """Text from the pull request outside code blocks: only characters that carry no markdown."""
+    return re.sub(r"[^A-Za-z0-9 ._/()>-]", "_", text)
+
+
+def _code_block(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def _stack_section(report: StackReport, title: str) -> list[str]:
+    diff = report.diff
+    lines = [f"### {_plain(diff.stack)}", ""]
+    if diff.dangers:
+        lines.append("**Dangers** (state or traffic at stake):")
+        lines.append(_code_block("\n".join(f"{r.step}: {r.type} {r.name}: {r.danger}" for r in diff.dangers)))
+    if diff.upgrade_problems:
+        lines.append("**Upgrade refused:**")
+        lines.append(_code_block("\n".join(diff.upgrade_problems)))
+    if report.cost is not None:
+        lines.append(f"**Cost:** {report.cost}")
+    if report.violations:
+        lines.append(f"<details><summary>Policy violations ({report.policy_verdict()})</summary>\n")
+        lines.append(
+            _code_block("\n".join(f"{v['enforcement']}  {v['policy']}  {v['urn']}  {v['message']}" for v in report.violations))
+        )
+        lines.append("</details>\n")
+    if diff.has_changes:
+        lines.append(f"<details><summary>Diff: {summary_line(diff)}</summary>\n")
+        lines.append(_code_block(render_text(diff, title)))
+        lines.append("</details>")
+    else:
+        lines.append("No changes.")
+    lines.append("")
+    return lines
+
+
+def render_markdown(base_label: str, head_label: str, reports: list[StackReport]) -> str:
+    title = f"{base_label} -> {head_label}"
+    lines = [
+        MARKER,
+        "## Offline diff",
+        "",
+        f"Compared: {_plain(title)} (offline plans: what `pulumi preview --diff` would show, without the cloud).",
+        "",
+        "| stack | changes | dangers | upgrade | policies |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for report in reports:
+        diff = report.diff
+        changes = summary_line(diff).removeprefix("Resources: ") if diff.has_changes else "none"
+        upgrade = "REFUSED" if diff.upgrade_problems else "ok"
+        lines.append(
+            f"| {_plain(diff.stack)} | {changes} | {len(diff.dangers) or 'none'} | {upgrade} | {report.policy_verdict()} |"
+        )
+    lines.append("")
+    for report in reports:
+        lines.extend(_stack_section(report, title))
+    return "\n".join(lines) + "\n"
