@@ -6,8 +6,11 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= out/$(STACK)
 PLAN ?= $(OUT)/plan.json
+REGION ?= eu-central-1
+CHECKOV_VENV := .venv-checkov
 
-.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark clean
+.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark clean \
+	cost readme-estimates refresh-prices checkov-venv checkov
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +52,29 @@ policy-check: $(VENV)/.installed
 # make diff [BASE=<git ref>] [STACKS="dev prod"] [OLD=<plan.json> NEW=<plan.json>] [DIFF_OUT=<dir>]
 diff: $(VENV)/.installed
 	$(PY) -m offline.diff $(if $(BASE),--base $(BASE))$(foreach s,$(STACKS), --stack $(s))$(if $(OLD), --plans $(OLD) $(NEW))$(if $(DIFF_OUT), --out $(DIFF_OUT))
+
+cost: $(VENV)/.installed
+	$(PY) -m offline.cost --plan $(PLAN) --stack $(STACK) --out $(dir $(PLAN))
+
+readme-estimates: $(VENV)/.installed
+	$(PY) -m offline.cost --update-readme
+
+refresh-prices: $(VENV)/.installed
+	$(PY) scripts/refresh_prices.py --region $(REGION)
+
+# checkov pins packages the program pins differently: it gets a venv of its own.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+checkov-venv: $(CHECKOV_VENV)/.installed
+
+# checkov's Kubernetes checks over the manifests the preview writes; fails on any failed check. Offline: no
+# download from Prisma Cloud, no update check against PyPI.
+checkov: offline-preview $(CHECKOV_VENV)/.installed
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --framework kubernetes \
+		--directory $(OUT)/manifests --skip-download --quiet --compact
 
 benchmark: $(VENV)/.installed
 	$(PY) scripts/benchmark.py

@@ -13,10 +13,12 @@ from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.network import Network, NetworkArgs
 from components.node_group import NodeGroup, NodeGroupArgs
 from components.storage import Storage, StorageArgs
+from components.versions import KUBERNETES_RELEASES
 from components.workloads import DemoWorkloads, DemoWorkloadsArgs
 from settings import load_settings
 
 settings = load_settings()
+addon_versions = KUBERNETES_RELEASES[settings.kubernetes_version].addons
 
 aws_provider = aws.Provider(
     "aws",
@@ -32,7 +34,7 @@ aws_provider = aws.Provider(
 )
 on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 
-iam = ClusterIam("iam", ClusterIamArgs(cluster_name=settings.cluster_name), on_aws)
+iam = ClusterIam("iam", ClusterIamArgs(cluster_name=settings.cluster_name, partition=settings.partition), on_aws)
 network = Network(
     "network",
     NetworkArgs(
@@ -49,6 +51,10 @@ cluster = Cluster(
     ClusterArgs(
         cluster_name=settings.cluster_name,
         kubernetes_version=settings.kubernetes_version,
+        support_type=settings.support_type,
+        partition=settings.partition,
+        log_retention_days=settings.control_plane_log_retention_days,
+        addon_versions=addon_versions,
         vpc_id=network.vpc_id,
         public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids,
@@ -66,24 +72,32 @@ cluster = Cluster(
 nodes = NodeGroup(
     "nodes",
     NodeGroupArgs(
-        cluster=cluster.eks_cluster,
-        cluster_name=settings.cluster_name,
+        cluster_name=cluster.cluster_name,
+        kubernetes_version=settings.kubernetes_version,
         node_role_arn=iam.node_role_arn,
-        role_dependencies=(iam,),
-        subnet_ids=network.private_subnet_ids,
+        dependencies=(iam, cluster.eks_cluster, *network.private_egress),
+        subnets=network.private_subnets,
         instance_types=settings.node_group.instance_types,
+        cpu_architecture=settings.node_group.cpu_architecture,
         capacity_type=settings.node_group.capacity_type,
         min_size=settings.node_group.min_size,
         desired_size=settings.node_group.desired_size,
         max_size=settings.node_group.max_size,
         disk_size_gib=settings.node_group.disk_size_gib,
+        per_zone=settings.node_group.per_zone,
+        max_unavailable=settings.node_group.max_unavailable,
         labels={"environment": settings.environment},
     ),
     on_aws,
 )
 addons = ClusterAddons(
     "addons",
-    ClusterAddonsArgs(cluster_name=cluster.cluster_name, node_dependencies=(nodes,)),
+    ClusterAddonsArgs(
+        cluster_name=cluster.cluster_name,
+        partition=settings.partition,
+        addon_versions=addon_versions,
+        node_dependencies=(nodes,),
+    ),
     on_aws,
 )
 
@@ -100,7 +114,8 @@ ingress = IngressController(
         controller=settings.ingress_controller,
         replicas=settings.ingress_replicas,
         zone_spread=settings.is_production,
-        cluster_dependencies=after_nodes,
+        # Its NLB holds public addresses: deleted before the internet gateway and the public routes.
+        cluster_dependencies=(*after_nodes, *network.public_routing),
     ),
     on_cluster,
 )
@@ -110,6 +125,7 @@ ClusterAutoscaler(
     ClusterAutoscalerArgs(
         cluster_name=cluster.cluster_name,
         region=settings.region,
+        partition=settings.partition,
         kubernetes_version=settings.kubernetes_version,
         cluster_dependencies=after_nodes,
     ),
@@ -121,6 +137,7 @@ demo = DemoWorkloads(
         namespace="demo",
         ingress_controller=settings.ingress_controller,
         ingress_class_name=ingress.ingress_class_name,
+        ingress_namespace=ingress.namespace_name,
         controller=ingress.release,
         cluster_dependencies=after_nodes,
     ),
@@ -141,11 +158,12 @@ Storage(
 
 pulumi.export("region", settings.region)
 pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("kubernetesVersion", settings.kubernetes_version)
 pulumi.export("kubeconfig", cluster.kubeconfig_json)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
-pulumi.export("nodeGroupName", nodes.node_group_name)
+pulumi.export("nodeGroupNames", nodes.node_group_names)
 pulumi.export("ebsCsiRoleArn", addons.ebs_csi_role_arn)
 pulumi.export("ingressHostname", ingress.load_balancer_hostname)
 pulumi.export("httpdUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/httpd"))

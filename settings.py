@@ -18,7 +18,7 @@ from typing import TypeVar
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.versions import CLUSTER_AUTOSCALER
+from components.versions import KUBERNETES_RELEASES
 
 PROJECT = "eks-platform"
 
@@ -26,12 +26,18 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 NAT_STRATEGIES = ("single", "per-zone")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 INGRESS_CONTROLLERS = ("f5-nginx", "ingress-nginx")
-# Kubernetes minors this program has pinned a matching cluster autoscaler for.
-SUPPORTED_KUBERNETES_VERSIONS = tuple(sorted(CLUSTER_AUTOSCALER))
+# EKS upgradePolicy.supportType: EXTENDED keeps a minor running past standard support at a higher hourly price.
+SUPPORT_TYPES = ("STANDARD", "EXTENDED")
+# The retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# Region prefix to ARN partition. Other partitions (the ISO regions) are refused: nothing here is tested there.
+PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"))
+# Kubernetes minors this program has pinned add-ons and a matching cluster autoscaler for.
+SUPPORTED_KUBERNETES_VERSIONS = tuple(sorted(KUBERNETES_RELEASES))
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge|metal-[0-9]+xl)$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
-_PRINCIPAL_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+_PRINCIPAL_ARN = r"^arn:{partition}:iam::[0-9]{{12}}:(role|user)/[\w+=,.@/-]+$"
 # Graviton families carry a "g" right after the generation digit: m7g, c6gn, t4g, r8gd.
 _GRAVITON = re.compile(r"^[a-z]+[0-9]+g[a-z]*\.")
 MAX_PUBLIC_ACCESS_CIDRS = 40
@@ -48,11 +54,26 @@ class ConfigError(pulumi.RunError):
 @dataclass(frozen=True)
 class NodeGroupSettings:
     instance_types: tuple[str, ...]
+    cpu_architecture: str  # x86_64 or arm64 (Graviton)
     capacity_type: str
     min_size: int
     desired_size: int
     max_size: int
     disk_size_gib: int
+    # One managed node group per zone, so the cluster autoscaler can grow the zone a pending pod needs.
+    per_zone: bool
+    # Nodes a rolling update (new AMI, new Kubernetes version, new launch template) may take down at once.
+    max_unavailable: int
+
+
+@dataclass(frozen=True)
+class CostAssumptions:
+    """Usage the plan cannot show, for the offline cost estimate (offline/cost.py); the program ignores them."""
+
+    nat_data_gb_per_month: int
+    log_ingest_gb_per_month: int
+    nlb_capacity_units: int
+    spot_discount_percent: int
 
 
 @dataclass(frozen=True)
@@ -61,11 +82,14 @@ class Settings:
     stack: str
     environment: str
     region: str
+    partition: str
     availability_zones: tuple[str, ...]
     vpc_cidr: str
     subnet_prefix_length: int
     nat_strategy: str
     kubernetes_version: str
+    support_type: str
+    control_plane_log_retention_days: int
     endpoint_public_access: bool
     public_access_cidrs: tuple[str, ...]
     cluster_admin_arns: tuple[str, ...]
@@ -73,6 +97,7 @@ class Settings:
     node_group: NodeGroupSettings
     ingress_controller: str
     ingress_replicas: int
+    cost: CostAssumptions
 
     @property
     def is_production(self) -> bool:
@@ -84,6 +109,9 @@ class Settings:
         return f"{self.project}-{self.stack}"
 
 
+# Read only by the offline cost estimate, validated here like every other key.
+COST_KEYS = ("costNatDataGBPerMonth", "costLogIngestGBPerMonth", "costNlbCapacityUnits", "costSpotDiscountPercent")
+
 # Every key the program reads; `Pulumi.yaml` documents each with type, default and description.
 KEYS = (
     "environment",
@@ -93,6 +121,8 @@ KEYS = (
     "subnetPrefixLength",
     "natStrategy",
     "kubernetesVersion",
+    "kubernetesSupportType",
+    "controlPlaneLogRetentionDays",
     "endpointPublicAccess",
     "publicAccessCidrs",
     "clusterAdminArns",
@@ -103,8 +133,11 @@ KEYS = (
     "nodeDesiredSize",
     "nodeMaxSize",
     "nodeDiskSizeGiB",
+    "nodeGroupPerZone",
+    "nodeMaxUnavailable",
     "ingressController",
     "ingressReplicas",
+    *COST_KEYS,
 )
 
 T = TypeVar("T")
@@ -167,6 +200,24 @@ def _matching(key: str, pattern: re.Pattern[str], what: str) -> Callable[[str], 
     return parse
 
 
+def partition_of(region: str) -> str:
+    """The ARN partition of a region: aws, aws-cn or aws-us-gov."""
+    return next((partition for prefix, partition in PARTITIONS if region.startswith(prefix)), "aws")
+
+
+def parse_cost_assumptions(raw: Mapping[str, str]) -> CostAssumptions:
+    missing = [key for key in COST_KEYS if key not in raw]
+    if missing:
+        raise ConfigError(missing[0], None, "required; set it in Pulumi.<stack>.yaml or give it a default in Pulumi.yaml")
+    return CostAssumptions(
+        nat_data_gb_per_month=_parse_int("costNatDataGBPerMonth", raw["costNatDataGBPerMonth"], 0, 10_000_000),
+        log_ingest_gb_per_month=_parse_int("costLogIngestGBPerMonth", raw["costLogIngestGBPerMonth"], 0, 1_000_000),
+        nlb_capacity_units=_parse_int("costNlbCapacityUnits", raw["costNlbCapacityUnits"], 0, 100_000),
+        # AWS advertises Spot at "up to 90%" off On-Demand (https://aws.amazon.com/ec2/spot/pricing/).
+        spot_discount_percent=_parse_int("costSpotDiscountPercent", raw["costSpotDiscountPercent"], 0, 90),
+    )
+
+
 def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings:
     """Validate raw config values (keys without the project prefix) into `Settings`."""
     missing = [key for key in KEYS if key not in raw]
@@ -174,7 +225,10 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         raise ConfigError(missing[0], None, "required; set it in Pulumi.<stack>.yaml or give it a default in Pulumi.yaml")
 
     environment = _parse_choice("environment", raw["environment"], ENVIRONMENTS)
-    region = _matching("region", _REGION, "an AWS region name such as eu-central-1")(raw["region"])
+    region = _matching(
+        "region", _REGION, "an AWS region name such as eu-central-1 (commercial, China or GovCloud; not ISO regions)"
+    )(raw["region"])
+    partition = partition_of(region)
 
     zones = _parse_list("availabilityZones", raw["availabilityZones"], str, "zone names")
     if len(zones) < 2 or len(set(zones)) != len(zones):
@@ -201,6 +255,13 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
     if not re.fullmatch(r"1\.[0-9]{2}", kubernetes_version):
         raise ConfigError("kubernetesVersion", kubernetes_version, "expected a version of the form 1.NN, such as 1.35")
     _parse_choice("kubernetesVersion", kubernetes_version, SUPPORTED_KUBERNETES_VERSIONS)
+    log_retention = _parse_int("controlPlaneLogRetentionDays", raw["controlPlaneLogRetentionDays"], 1, 3653)
+    if log_retention not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            "controlPlaneLogRetentionDays",
+            log_retention,
+            f"expected a retention CloudWatch Logs accepts: {', '.join(map(str, LOG_RETENTION_DAYS))}",
+        )
 
     endpoint_public_access = _parse_bool("endpointPublicAccess", raw["endpointPublicAccess"])
     public_access_cidrs = _parse_list("publicAccessCidrs", raw["publicAccessCidrs"], _cidr("publicAccessCidrs"), "CIDR blocks")
@@ -214,7 +275,10 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         "clusterAdminArns",
         raw["clusterAdminArns"],
         _matching(
-            "clusterAdminArns", _PRINCIPAL_ARN, "an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admin"
+            "clusterAdminArns",
+            re.compile(_PRINCIPAL_ARN.format(partition=re.escape(partition))),
+            f"an IAM role or user ARN of partition {partition} (region {region}) such as "
+            f"arn:{partition}:iam::123456789012:role/platform-admin",
         ),
         "IAM role or user ARNs",
     )
@@ -245,6 +309,23 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
     if not min_size <= desired_size <= max_size:
         raise ConfigError("nodeDesiredSize", desired_size, f"expected from nodeMinSize ({min_size}) to nodeMaxSize ({max_size})")
     disk_size = _parse_int("nodeDiskSizeGiB", raw["nodeDiskSizeGiB"], 20, 16384)
+    per_zone = _parse_bool("nodeGroupPerZone", raw["nodeGroupPerZone"])
+    if per_zone and max_size < len(zones):
+        raise ConfigError(
+            "nodeMaxSize",
+            max_size,
+            f"with nodeGroupPerZone each of the {len(zones)} zones gets its own node group, which needs at least one node "
+            f"at most; expected at least {len(zones)}",
+        )
+    if environment == "prod" and not per_zone:
+        raise ConfigError(
+            "nodeGroupPerZone",
+            per_zone,
+            "prod rule: prod spreads the ingress controller over zones (DoNotSchedule), and the cluster autoscaler can "
+            "add a node in the zone a pending pod needs only with one node group per zone; expected true",
+        )
+    # EKS: maxUnavailable is 1 to 100 (UpdateNodegroupConfig); more than the group's maximum means all at once.
+    max_unavailable = _parse_int("nodeMaxUnavailable", raw["nodeMaxUnavailable"], 1, 100)
 
     ingress_controller = _parse_choice("ingressController", raw["ingressController"], INGRESS_CONTROLLERS)
     min_replicas = 2 if environment == "prod" else 1
@@ -255,25 +336,32 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         stack=stack,
         environment=environment,
         region=region,
+        partition=partition,
         availability_zones=zones,
         vpc_cidr=vpc_cidr,
         subnet_prefix_length=subnet_prefix,
         nat_strategy=_parse_choice("natStrategy", raw["natStrategy"], NAT_STRATEGIES),
         kubernetes_version=kubernetes_version,
+        support_type=_parse_choice("kubernetesSupportType", raw["kubernetesSupportType"], SUPPORT_TYPES),
+        control_plane_log_retention_days=log_retention,
         endpoint_public_access=endpoint_public_access,
         public_access_cidrs=public_access_cidrs,
         cluster_admin_arns=admin_arns,
         deletion_protection=deletion_protection,
         node_group=NodeGroupSettings(
             instance_types=instance_types,
+            cpu_architecture="arm64" if _GRAVITON.match(instance_types[0]) else "x86_64",
             capacity_type=capacity_type,
             min_size=min_size,
             desired_size=desired_size,
             max_size=max_size,
             disk_size_gib=disk_size,
+            per_zone=per_zone,
+            max_unavailable=max_unavailable,
         ),
         ingress_controller=ingress_controller,
         ingress_replicas=ingress_replicas,
+        cost=parse_cost_assumptions(raw),
     )
 
 

@@ -10,14 +10,44 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
+from components.versions import AddonVersions
+
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def cluster_admin_policy_arn(partition: str) -> str:
+    return f"arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def control_plane_log_group_name(cluster_name: str) -> str:
+    # The name EKS writes control plane logs to (and creates, without retention, if it does not exist).
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
+def principal_key(arn: str) -> tuple[str, ...]:
+    """An IAM role or user ARN without its path: `role/a/b/Name` and `role/Name` are the same principal."""
+    prefix, _, resource = arn.partition(":iam::")
+    account, _, path = resource.partition(":")
+    kind, _, name = path.partition("/")
+    return (prefix, account, kind, name.rsplit("/", 1)[-1])
+
+
+def issuer_of_caller(opts: pulumi.InvokeOptions) -> str:
+    """The IAM role (or user) behind the credentials running Pulumi: the identity EKS makes the cluster's creator."""
+    caller = aws.get_caller_identity(opts=opts)
+    return aws.iam.get_session_context(arn=caller.arn, opts=opts).issuer_arn
 
 
 @dataclass(frozen=True)
 class ClusterArgs:
     cluster_name: str
     kubernetes_version: str
+    # STANDARD or EXTENDED (EKS upgradePolicy); pulumi-eks would default to EXTENDED, billed per cluster-hour.
+    support_type: str
+    partition: str
+    log_retention_days: int
+    # vpc-cni and kube-proxy are installed by pulumi-eks with the control plane; pinned from here.
+    addon_versions: AddonVersions
     vpc_id: pulumi.Input[str]
     public_subnet_ids: pulumi.Input[list[str]]
     private_subnet_ids: pulumi.Input[list[str]]
@@ -40,6 +70,9 @@ class Cluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     kubeconfig_json: pulumi.Output[str]
     secrets_key_arn: pulumi.Output[str]
+    # The identity running Pulumi when it is one of admin_arns: EKS gives the cluster's creator admin access
+    # itself, so no access entry is declared for it (None when it is not listed).
+    creator_admin_arn: str | None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:cluster:Cluster", name, None, opts)
@@ -74,17 +107,40 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        # EKS writes control plane logs here; owned by the stack (retention, deleted on destroy) and created
+        # first, or EKS creates it itself with no retention and it outlives the cluster.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=control_plane_log_group_name(args.cluster_name),
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+
+        # pulumi-eks creates the cluster with bootstrapClusterCreatorAdminPermissions (pulumi/pulumi-eks#2373):
+        # EKS then holds an access entry for the creator already, and declaring another fails with
+        # ResourceInUseException. So the caller's own ARN is left out of the declared entries.
+        creator = principal_key(issuer_of_caller(pulumi.InvokeOptions(parent=self)))
+        self.creator_admin_arn = next((arn for arn in args.admin_arns if principal_key(arn) == creator), None)
+        if self.creator_admin_arn is not None:
+            pulumi.log.info(
+                f"clusterAdminArns: {self.creator_admin_arn} is the identity running Pulumi; EKS gives the cluster's creator "
+                "admin access itself, so no access entry is declared for it",
+                resource=self,
+            )
+
         access_entries: dict[str, eks.AccessEntryArgs] = {
             "nodes": eks.AccessEntryArgs(principal_arn=args.node_role_arn, type=eks.AccessEntryType.EC2_LINUX),
         }
         for arn in args.admin_arns:
+            if arn == self.creator_admin_arn:
+                continue
             # Keyed by the ARN itself, so reordering the list changes nothing and removing one removes only it.
             access_entries[f"admin-{hashlib.sha256(arn.encode()).hexdigest()[:12]}"] = eks.AccessEntryArgs(
                 principal_arn=arn,
                 type=eks.AccessEntryType.STANDARD,
                 access_policies={
                     "cluster-admin": eks.AccessPolicyAssociationArgs(
-                        policy_arn=CLUSTER_ADMIN_POLICY,
+                        policy_arn=cluster_admin_policy_arn(args.partition),
                         access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     )
                 },
@@ -94,6 +150,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-eks",
             name=args.cluster_name,
             version=args.kubernetes_version,
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.support_type),
             service_role=args.cluster_role,
             vpc_id=args.vpc_id,
             public_subnet_ids=args.public_subnet_ids,
@@ -110,12 +167,14 @@ class Cluster(pulumi.ComponentResource):
             deletion_protection=args.deletion_protection,
             # Pod Identity replaces IRSA, so no OIDC provider.
             create_oidc_provider=False,
-            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
-            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=True),
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True, addon_version=args.addon_versions.vpc_cni),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=True, version=args.addon_versions.kube_proxy),
             # CoreDNS needs nodes to become healthy: ClusterAddons installs it after the node group.
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[key_grant, *args.role_dependencies], protect=args.deletion_protection
+                parent=self,
+                depends_on=[key_grant, log_group, *args.role_dependencies],
+                protect=args.deletion_protection,
             ),
         )
 
@@ -123,4 +182,10 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = self.eks_cluster.urn.apply(lambda _: args.cluster_name)
         self.kubeconfig_json = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
         self.secrets_key_arn = secrets_key.arn
-        self.register_outputs({"clusterName": self.cluster_name, "secretsKeyArn": self.secrets_key_arn})
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "secretsKeyArn": self.secrets_key_arn,
+                "controlPlaneLogGroup": log_group.name,
+            }
+        )

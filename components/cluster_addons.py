@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
+from components.versions import AddonVersions
 
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 
@@ -15,6 +16,8 @@ EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 @dataclass(frozen=True)
 class ClusterAddonsArgs:
     cluster_name: pulumi.Input[str]
+    partition: str
+    addon_versions: AddonVersions
     # Add-ons whose pods run on nodes report healthy only once nodes exist; they wait for these.
     node_dependencies: tuple[pulumi.Resource, ...]
 
@@ -30,9 +33,13 @@ class ClusterAddons(pulumi.ComponentResource):
         after_nodes = pulumi.ResourceOptions(parent=self, depends_on=list(args.node_dependencies))
 
         self.pod_identity_agent = self._addon(
-            f"{name}-pod-identity-agent", args.cluster_name, "eks-pod-identity-agent", after_nodes
+            f"{name}-pod-identity-agent",
+            args.cluster_name,
+            "eks-pod-identity-agent",
+            args.addon_versions.pod_identity_agent,
+            after_nodes,
         )
-        self.coredns = self._addon(f"{name}-coredns", args.cluster_name, "coredns", after_nodes)
+        self.coredns = self._addon(f"{name}-coredns", args.cluster_name, "coredns", args.addon_versions.coredns, after_nodes)
 
         ebs_csi_role = PodIdentityRole(
             f"{name}-ebs-csi",
@@ -40,6 +47,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 cluster_name=args.cluster_name,
                 namespace="kube-system",
                 service_account=EBS_CSI_SERVICE_ACCOUNT,
+                partition=args.partition,
                 managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
                 create_association=False,
             ),
@@ -49,6 +57,7 @@ class ClusterAddons(pulumi.ComponentResource):
             f"{name}-ebs-csi-driver",
             args.cluster_name,
             "aws-ebs-csi-driver",
+            args.addon_versions.ebs_csi_driver,
             # The driver keeps its role (and the role its policy) until it is gone: it deletes volumes with it.
             pulumi.ResourceOptions(parent=self, depends_on=[*args.node_dependencies, self.pod_identity_agent, ebs_csi_role]),
             pod_identity_associations=[
@@ -69,14 +78,15 @@ class ClusterAddons(pulumi.ComponentResource):
         resource_name: str,
         cluster_name: pulumi.Input[str],
         addon_name: str,
+        addon_version: str,
         opts: pulumi.ResourceOptions,
         pod_identity_associations: list[aws.eks.AddonPodIdentityAssociationArgs] | None = None,
     ) -> aws.eks.Addon:
-        # No addon_version: EKS installs the default version for the cluster's Kubernetes version.
         return aws.eks.Addon(
             resource_name,
             cluster_name=cluster_name,
             addon_name=addon_name,
+            addon_version=addon_version,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             pod_identity_associations=pod_identity_associations,

@@ -10,13 +10,13 @@ import pulumi_kubernetes as k8s
 
 from components.helm_release import pinned_release
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
-from components.versions import CLUSTER_AUTOSCALER
+from components.versions import KUBERNETES_RELEASES
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 
 
-def autoscaler_policy(cluster_name: str, region: str) -> str:
+def autoscaler_policy(cluster_name: str, region: str, partition: str) -> str:
     """Read what it must; change only the auto-scaling groups EKS tagged as this cluster's."""
     return json.dumps(
         {
@@ -42,13 +42,13 @@ def autoscaler_policy(cluster_name: str, region: str) -> str:
                     "Sid": "DescribeOwnNodeGroups",
                     "Effect": "Allow",
                     "Action": ["eks:DescribeNodegroup"],
-                    "Resource": f"arn:aws:eks:{region}:*:nodegroup/{cluster_name}/*",
+                    "Resource": f"arn:{partition}:eks:{region}:*:nodegroup/{cluster_name}/*",
                 },
                 {
                     "Sid": "ScaleOwnNodeGroups",
                     "Effect": "Allow",
                     "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-                    "Resource": f"arn:aws:autoscaling:{region}:*:autoScalingGroup:*:autoScalingGroupName/*",
+                    "Resource": f"arn:{partition}:autoscaling:{region}:*:autoScalingGroup:*:autoScalingGroupName/*",
                     # EKS tags every managed node group's ASG with this key.
                     "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
                 },
@@ -61,6 +61,7 @@ def autoscaler_policy(cluster_name: str, region: str) -> str:
 class ClusterAutoscalerArgs:
     cluster_name: pulumi.Input[str]
     region: str
+    partition: str
     kubernetes_version: str
     cluster_dependencies: tuple[pulumi.Resource, ...]
 
@@ -71,7 +72,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:autoscaling:ClusterAutoscaler", name, None, opts)
-        chart, image_tag = CLUSTER_AUTOSCALER[args.kubernetes_version]
+        release = KUBERNETES_RELEASES[args.kubernetes_version]
+        chart, image_tag = release.cluster_autoscaler_chart, release.cluster_autoscaler_image
 
         role = PodIdentityRole(
             f"{name}-role",
@@ -79,8 +81,9 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 cluster_name=args.cluster_name,
                 namespace=NAMESPACE,
                 service_account=SERVICE_ACCOUNT,
+                partition=args.partition,
                 inline_policy=pulumi.Output.from_input(args.cluster_name).apply(
-                    lambda cluster_name: autoscaler_policy(cluster_name, args.region)
+                    lambda cluster_name: autoscaler_policy(cluster_name, args.region, args.partition)
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -98,6 +101,9 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 "extraArgs": {
                     "balance-similar-node-groups": True,
                     "skip-nodes-with-system-pods": False,
+                    # Most pods here (demo apps, metrics-server) have emptyDir scratch space; with the default
+                    # (true) the autoscaler never removes a node running one, so nodes would never scale down.
+                    "skip-nodes-with-local-storage": False,
                     "expander": "least-waste",
                 },
                 "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "600Mi"}},

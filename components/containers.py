@@ -8,7 +8,9 @@ from components.pod_security import container_security_context, http_probe, reso
 from components.versions import HTTPD_IMAGE, TOMCAT_IMAGE
 
 HTTPD_PORT = 8080
-HTTPD_USER = 82  # www-data in the Alpine image
+# UIDs of 10000 and more cannot collide with a user of the node (kubelet, system accounts); both images'
+# files are world-readable, and what the apps write goes to emptyDirs owned through fsGroup.
+HTTPD_USER = 10082
 TOMCAT_PORT = 8080
 TOMCAT_USER = 10001  # the image has no user of its own; any non-root UID can read it
 TOMCAT_HOME = "/usr/local/tomcat"

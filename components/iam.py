@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import AWS_MANAGED_POLICY, service_trust_policy
+from components.policy_documents import aws_managed_policy_arn, service_trust_policy
 
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
 NODE_POLICIES = (
@@ -23,6 +23,7 @@ def create_service_role(
     name: str,
     description: str,
     trust_policy: str,
+    partition: str,
     managed_policies: tuple[str, ...],
     opts: pulumi.ResourceOptions,
 ) -> aws.iam.Role:
@@ -32,7 +33,7 @@ def create_service_role(
         aws.iam.RolePolicyAttachment(
             f"{name}-{policy.rsplit('/', 1)[-1]}",
             role=role.name,
-            policy_arn=AWS_MANAGED_POLICY + policy,
+            policy_arn=aws_managed_policy_arn(partition, policy),
             opts=opts,
         )
     return role
@@ -41,6 +42,7 @@ def create_service_role(
 @dataclass(frozen=True)
 class ClusterIamArgs:
     cluster_name: str
+    partition: str
 
 
 class ClusterIam(pulumi.ComponentResource):
@@ -57,6 +59,7 @@ class ClusterIam(pulumi.ComponentResource):
             f"{name}-cluster",
             f"EKS control plane of {args.cluster_name}",
             service_trust_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
+            args.partition,
             CLUSTER_POLICIES,
             child,
         )
@@ -64,6 +67,7 @@ class ClusterIam(pulumi.ComponentResource):
             f"{name}-node",
             f"EC2 worker nodes of {args.cluster_name}",
             service_trust_policy("ec2.amazonaws.com"),
+            args.partition,
             NODE_POLICIES,
             child,
         )

@@ -76,6 +76,7 @@ def _first_hostname(status: k8s.core.v1.outputs.ServiceStatus | None) -> str:
 class IngressController(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
     ingress_class_name: str
+    namespace_name: str
     load_balancer_hostname: pulumi.Output[str]
 
     def __init__(self, name: str, args: IngressControllerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -110,5 +111,6 @@ class IngressController(pulumi.ComponentResource):
         service = k8s.core.v1.Service.get(f"{name}-service", service_id, opts=pulumi.ResourceOptions(parent=self))
 
         self.ingress_class_name = args.ingress_class_name
+        self.namespace_name = chart.name
         self.load_balancer_hostname = service.status.apply(_first_hostname)
         self.register_outputs({"release": self.release.name, "loadBalancerHostname": self.load_balancer_hostname})

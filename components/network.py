@@ -23,6 +23,14 @@ class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
+    # (zone, private subnet id) in zone order, for node groups placed per zone.
+    private_subnets: tuple[tuple[str, pulumi.Output[str]], ...]
+    # What gives the public subnets their internet route: an internet-facing load balancer holds public
+    # addresses there, so its owner must depend on these and be deleted before the gateway is detached.
+    public_routing: tuple[pulumi.Resource, ...]
+    # What gives the private subnets egress (NAT gateways, routes, associations): everything running on
+    # nodes must depend on these, so destroy removes it while it can still reach AWS APIs.
+    private_egress: tuple[pulumi.Resource, ...]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:network:Network", name, None, opts)
@@ -54,7 +62,9 @@ class Network(pulumi.ComponentResource):
         )
 
         public_subnets: list[aws.ec2.Subnet] = []
+        public_associations: list[aws.ec2.RouteTableAssociation] = []
         private_subnets: list[aws.ec2.Subnet] = []
+        private_egress: list[pulumi.Resource] = []
         for index, zone in enumerate(args.availability_zones):
             public = aws.ec2.Subnet(
                 f"{name}-public-{zone}",
@@ -66,8 +76,10 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": f"{args.cluster_name}-public-{zone}", "kubernetes.io/role/elb": "1", **cluster_tag},
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_routes.id, opts=child
+            public_associations.append(
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_routes.id, opts=child
+                )
             )
             public_subnets.append(public)
 
@@ -94,7 +106,8 @@ class Network(pulumi.ComponentResource):
                     allocation_id=address.id,
                     subnet_id=public_subnets[index].id,
                     tags={"Name": f"{args.cluster_name}-nat-{zone}"},
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+                    # A NAT gateway forwards through its subnet's route to the internet gateway.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway, public_associations[index]]),
                 )
             )
 
@@ -107,9 +120,17 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": f"{args.cluster_name}-private-{zone}"},
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private.id, route_table_id=routes.id, opts=child)
+            association = aws.ec2.RouteTableAssociation(
+                f"{name}-private-{zone}", subnet_id=private.id, route_table_id=routes.id, opts=child
+            )
+            private_egress += [routes, association]
 
         self.vpc_id = vpc.id
+        self.private_subnets = tuple(
+            (zone, subnet.id) for zone, subnet in zip(args.availability_zones, private_subnets, strict=True)
+        )
+        self.public_routing = (gateway, public_routes, *public_associations)
+        self.private_egress = (*nat_gateways, *private_egress)
         self.public_subnet_ids = pulumi.Output.all(*[subnet.id for subnet in public_subnets])
         self.private_subnet_ids = pulumi.Output.all(*[subnet.id for subnet in private_subnets])
         self.register_outputs(

@@ -1,4 +1,4 @@
-"""The worker nodes (the seed's auto-scaling group, min 1 / desired 2 / max 3) as an EKS managed node group."""
+"""The worker nodes (the seed's auto-scaling group, min 1 / desired 2 / max 3) as EKS managed node groups."""
 
 from __future__ import annotations
 
@@ -6,36 +6,53 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_eks as eks
 
 ROOT_DEVICE = "/dev/xvda"  # root volume of AL2023 EKS AMIs
+# EKS-optimized Amazon Linux 2023 AMI per CPU architecture (aws_eks_node_group ami_type values).
+AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
+# Labels that differ between the groups of one pool and that the cluster autoscaler's AWS node group
+# comparator ignores anyway; every other label must be identical for balance-similar-node-groups.
+NODE_GROUP_LABEL = "platform.eks/node-group"
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    """`total` nodes over `parts` groups, the first groups taking the remainder: 7 over 3 -> [3, 2, 2]."""
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
 
 @dataclass(frozen=True)
 class NodeGroupArgs:
-    cluster: eks.Cluster
-    cluster_name: str
+    cluster_name: pulumi.Input[str]
+    # Managed node groups with our launch template get no version from EKS' defaults on upgrade: each
+    # group is pinned to the control plane's version explicitly, so one config change moves both.
+    kubernetes_version: str
     node_role_arn: pulumi.Input[str]
-    # The node role's policy attachments: nodes need them until they are gone.
-    role_dependencies: tuple[pulumi.Resource, ...]
-    subnet_ids: pulumi.Input[list[str]]
+    # The node role's policy attachments, the cluster, and the private subnets' egress (NAT, routes):
+    # nodes need them until they are gone, so destroy removes the nodes first.
+    dependencies: tuple[pulumi.Resource, ...]
+    # (zone, private subnet id) for every zone the nodes may run in.
+    subnets: tuple[tuple[str, pulumi.Input[str]], ...]
     instance_types: tuple[str, ...]
+    cpu_architecture: str
     capacity_type: str
     min_size: int
     desired_size: int
     max_size: int
     disk_size_gib: int
+    # One group per zone, so the cluster autoscaler can grow exactly the zone a pending pod needs.
+    per_zone: bool
+    max_unavailable: int
     labels: dict[str, str] = field(default_factory=dict)
 
 
 class NodeGroup(pulumi.ComponentResource):
-    managed_node_group: eks.ManagedNodeGroup
-    node_group_name: pulumi.Output[str]
+    node_groups: tuple[aws.eks.NodeGroup, ...]
+    node_group_names: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: NodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:nodegroup:NodeGroup", name, None, opts)
 
-        # Our own launch template, because pulumi-eks' IMDSv2 template leaves the root volume unencrypted.
+        # Our own launch template, for IMDSv2 and an encrypted root volume (EKS' default template has neither).
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             description=f"Managed nodes of {args.cluster_name}: IMDSv2 only, encrypted gp3 root volume",
@@ -43,8 +60,10 @@ class NodeGroup(pulumi.ComponentResource):
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",
-                # 2 hops: agents running in containers on the node (VPC CNI, EBS CSI node) still reach IMDS.
-                http_put_response_hop_limit=2,
+                # One hop: only processes on the node itself (kubelet, and host-network pods such as the VPC CNI,
+                # kube-proxy and the Pod Identity agent) reach IMDS; ordinary pods cannot borrow the node role.
+                # Pods that call AWS get their own role through Pod Identity and are given the region explicitly.
+                http_put_response_hop_limit=1,
             ),
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
@@ -64,28 +83,45 @@ class NodeGroup(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.managed_node_group = eks.ManagedNodeGroup(
-            f"{name}-mng",
-            cluster=args.cluster,
-            node_role_arn=args.node_role_arn,
-            subnet_ids=args.subnet_ids,
-            operating_system=eks.OperatingSystem.AL2023,
-            instance_types=list(args.instance_types),
-            capacity_type=args.capacity_type,
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=args.min_size,
-                desired_size=args.desired_size,
-                max_size=args.max_size,
-            ),
-            # The cluster autoscaler owns the desired size after creation; `pulumi up` must not reset it.
-            ignore_scaling_changes=True,
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=launch_template.id,
-                version=launch_template.latest_version.apply(str),
-            ),
-            labels={"platform.eks/node-group": name, **args.labels},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.role_dependencies)),
+        placements = (
+            [(f"{name}-{zone}", [subnet]) for zone, subnet in args.subnets]
+            if args.per_zone
+            else [(name, [s for _, s in args.subnets])]
+        )
+        parts = len(placements)
+        sizes = zip(
+            split_evenly(args.min_size, parts),
+            split_evenly(args.desired_size, parts),
+            split_evenly(args.max_size, parts),
+            strict=True,
+        )
+        self.node_groups = tuple(
+            aws.eks.NodeGroup(
+                f"{group_name}-group",
+                cluster_name=args.cluster_name,
+                version=args.kubernetes_version,
+                node_role_arn=args.node_role_arn,
+                subnet_ids=subnet_ids,
+                ami_type=AMI_TYPES[args.cpu_architecture],
+                instance_types=list(args.instance_types),
+                capacity_type=args.capacity_type,
+                scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=min_size, desired_size=desired, max_size=max_size),
+                update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=args.max_unavailable),
+                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                    id=launch_template.id,
+                    version=launch_template.latest_version.apply(str),
+                ),
+                # The same labels on every group of the pool: the autoscaler balances only groups that look alike.
+                labels={NODE_GROUP_LABEL: name, **args.labels},
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=list(args.dependencies),
+                    # The cluster autoscaler owns the desired size after creation; `pulumi up` must not reset it.
+                    ignore_changes=["scalingConfig.desiredSize"],
+                ),
+            )
+            for (group_name, subnet_ids), (min_size, desired, max_size) in zip(placements, sizes, strict=True)
         )
 
-        self.node_group_name = self.managed_node_group.node_group.node_group_name
-        self.register_outputs({"nodeGroupName": self.node_group_name})
+        self.node_group_names = pulumi.Output.all(*[group.node_group_name for group in self.node_groups])
+        self.register_outputs({"nodeGroupNames": self.node_group_names})

@@ -16,6 +16,7 @@ class PodIdentityRoleArgs:
     cluster_name: pulumi.Input[str]
     namespace: str
     service_account: str
+    partition: str
     managed_policies: tuple[str, ...] = ()
     inline_policy: pulumi.Input[str] | None = None
     # An EKS addon can bind its own role (aws.eks.Addon pod_identity_associations); everything else gets an association here.
@@ -33,6 +34,7 @@ class PodIdentityRole(pulumi.ComponentResource):
             name,
             f"Pod Identity role of {args.namespace}/{args.service_account}",
             pod_identity_trust_policy(),
+            args.partition,
             args.managed_policies,
             child,
         )

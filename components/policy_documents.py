@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
-AWS_MANAGED_POLICY = "arn:aws:iam::aws:policy/"
+
+def aws_managed_policy_arn(partition: str, policy: str) -> str:
+    """`AmazonEKSClusterPolicy` or `service-role/AmazonEBSCSIDriverPolicy` as an ARN of the region's partition."""
+    return f"arn:{partition}:iam::aws:policy/{policy}"
 
 
 def service_trust_policy(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -> str:

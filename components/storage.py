@@ -8,8 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.containers import HTTPD_USER, httpd_container
-from components.pod_security import labels_for, restricted_pod_spec
-from components.volume_release_gate import VolumeReleaseGate, VolumeReleaseGateArgs
+from components.pod_security import ACCEPTED_CHECKOV_FINDINGS, labels_for, restricted_pod_spec
+from components.volume_release_gate import CLUSTER_TAG, VolumeReleaseGate, VolumeReleaseGateArgs
 
 STORAGE_CLASS = "gp3-encrypted"
 PART_OF = "seed-storage"
@@ -49,7 +49,7 @@ class Storage(pulumi.ComponentResource):
                 "encrypted": "true",
                 "csi.storage.k8s.io/fstype": "ext4",
                 # Marks every volume of this class as this cluster's, so the release gate finds exactly ours.
-                "tagSpecification_1": f"kubernetes.io/cluster/{args.cluster_name}=owned",
+                "tagSpecification_1": f"{CLUSTER_TAG}={args.cluster_name}",
             },
             reclaim_policy="Delete",
             volume_binding_mode="WaitForFirstConsumer",
@@ -125,7 +125,9 @@ class Storage(pulumi.ComponentResource):
         labels = labels_for(app, PART_OF)
         return k8s.apps.v1.Deployment(
             resource_name,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=app, namespace=namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=app, namespace=namespace, labels=labels, annotations=ACCEPTED_CHECKOV_FINDINGS
+            ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 # pv-demo's ReadWriteOnce volume attaches to one node: the old pod must go before the new one starts.

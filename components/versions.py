@@ -1,4 +1,4 @@
-"""Every image and chart this program deploys, pinned to an exact version in one place."""
+"""Every image, chart and EKS add-on this program deploys, pinned to an exact version in one place."""
 
 from __future__ import annotations
 
@@ -20,10 +20,66 @@ F5_NGINX_INGRESS = Chart("nginx-ingress", "2.7.2", "https://helm.nginx.com/stabl
 COMMUNITY_INGRESS_NGINX = Chart("ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
 METRICS_SERVER = Chart("metrics-server", "3.13.1", "https://kubernetes-sigs.github.io/metrics-server/")
 
-# The cluster autoscaler must match the cluster's Kubernetes minor: chart and image per minor.
 CLUSTER_AUTOSCALER_REPOSITORY = "https://kubernetes.github.io/autoscaler"
-CLUSTER_AUTOSCALER = {
-    "1.33": (Chart("cluster-autoscaler", "9.51.0", CLUSTER_AUTOSCALER_REPOSITORY), "v1.33.5"),
-    "1.34": (Chart("cluster-autoscaler", "9.53.0", CLUSTER_AUTOSCALER_REPOSITORY), "v1.34.4"),
-    "1.35": (Chart("cluster-autoscaler", "9.54.0", CLUSTER_AUTOSCALER_REPOSITORY), "v1.35.1"),
+
+
+@dataclass(frozen=True)
+class AddonVersions:
+    """EKS managed add-on versions (as `aws eks describe-addon-versions` names them) for one Kubernetes minor.
+
+    Pinned, because unpinned ones drift: an aws.eks.Addon without a version stays at the install-day
+    default forever, and pulumi-eks resolves vpc-cni, kube-proxy and CoreDNS to the most recent build on
+    every `pulumi up` (pulumi/pulumi-eks nodejs/eks/addons/cni-addon.ts, nodejs/eks/cluster/cluster.ts:
+    getAddonVersionOutput(mostRecent: true)).
+    """
+
+    vpc_cni: str
+    kube_proxy: str
+    coredns: str
+    ebs_csi_driver: str
+    pod_identity_agent: str
+
+
+@dataclass(frozen=True)
+class KubernetesRelease:
+    """Everything whose version follows the cluster's Kubernetes minor: one row per supported minor."""
+
+    addons: AddonVersions
+    # The cluster autoscaler must match the cluster's Kubernetes minor: chart and image per minor.
+    cluster_autoscaler_chart: Chart
+    cluster_autoscaler_image: str
+
+
+# Sources, read 2026-11-26 (check with `aws eks describe-addon-versions --kubernetes-version <minor>`
+# before moving a row; the documented tables list each minor's newest build):
+# - kube-proxy: EKS User Guide, "Manage kube-proxy", version table
+#   (https://docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html); one build per minor.
+# - CoreDNS: EKS User Guide, "Manage CoreDNS", version table
+#   (https://docs.aws.amazon.com/eks/latest/userguide/managing-coredns.html).
+# - vpc-cni: EKS User Guide, "Amazon VPC CNI", latest available version per minor (the same build for 1.29-1.35)
+#   (https://docs.aws.amazon.com/eks/latest/userguide/managing-vpc-cni.html).
+# - aws-ebs-csi-driver, eks-pod-identity-agent: AWS publishes no table; these are the builds
+#   describe-addon-versions reported for 1.35 on 2026-08-04 (a published measurement, not an AWS page).
+#   The driver supports every Kubernetes version EKS supports (kubernetes-sigs/aws-ebs-csi-driver README,
+#   "Compatibility"), so one build serves all rows.
+_EBS_CSI_DRIVER = "v1.63.1-eksbuild.1"
+_POD_IDENTITY_AGENT = "v1.3.10-eksbuild.3"
+_VPC_CNI = "v1.21.1-eksbuild.7"
+
+KUBERNETES_RELEASES = {
+    "1.33": KubernetesRelease(
+        AddonVersions(_VPC_CNI, "v1.33.10-eksbuild.13", "v1.12.4-eksbuild.18", _EBS_CSI_DRIVER, _POD_IDENTITY_AGENT),
+        Chart("cluster-autoscaler", "9.51.0", CLUSTER_AUTOSCALER_REPOSITORY),
+        "v1.33.5",
+    ),
+    "1.34": KubernetesRelease(
+        AddonVersions(_VPC_CNI, "v1.34.6-eksbuild.13", "v1.13.2-eksbuild.11", _EBS_CSI_DRIVER, _POD_IDENTITY_AGENT),
+        Chart("cluster-autoscaler", "9.53.0", CLUSTER_AUTOSCALER_REPOSITORY),
+        "v1.34.4",
+    ),
+    "1.35": KubernetesRelease(
+        AddonVersions(_VPC_CNI, "v1.35.3-eksbuild.13", "v1.14.3-eksbuild.3", _EBS_CSI_DRIVER, _POD_IDENTITY_AGENT),
+        Chart("cluster-autoscaler", "9.54.0", CLUSTER_AUTOSCALER_REPOSITORY),
+        "v1.35.1",
+    ),
 }

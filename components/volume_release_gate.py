@@ -1,10 +1,10 @@
-"""A graph node that, on destroy, waits until the EBS volumes of a claim are really gone.
+"""A graph node that, on destroy, waits until the EBS volumes of the cluster's StorageClass are really gone.
 
 Deleting a PersistentVolumeClaim returns once the claim object is gone; the CSI driver deletes the EBS
 volume afterwards (after the detach, with retries). Claims depend on this gate and the gate on the CSI
 driver, the nodes and the cluster, so `pulumi destroy` deletes the claim, then waits here until AWS
-reports no volume for it, and only then removes the driver. A timeout fails the destroy loudly instead
-of leaving a paid-for orphan behind silently.
+reports no volume of the class left, and only then removes the driver. A timeout fails the destroy loudly,
+naming the volumes, instead of leaving a paid-for orphan behind silently.
 """
 
 from __future__ import annotations
@@ -19,10 +19,20 @@ import pulumi
 import pulumi.dynamic
 
 POLL_SECONDS = 10.0
+# Set on every volume of our StorageClass (tagSpecification_1), in the CreateVolume call itself. A key of our
+# own: the EBS CSI driver refuses the prefixes `kubernetes.io` and `ebs.csi.aws.com/` and the keys CSIVolumeName,
+# CSIVolumeSnapshotName and ebs.csi.aws.com/cluster-name (kubernetes-sigs/aws-ebs-csi-driver,
+# pkg/driver/validation.go validateExtraTags), and EC2 refuses `aws:`; volume creation then fails.
+CLUSTER_TAG = "eks-platform/cluster"
 
 
-def volumes_of_claim(region: str, cluster_name: str, namespace: str, claim: str) -> list[str]:
-    """IDs of the EBS volumes the CSI driver created for namespace/claim in this cluster (tags it sets)."""
+def volumes_of_cluster(region: str, cluster_name: str) -> list[str]:
+    """IDs of the EBS volumes of this cluster's StorageClass that still exist.
+
+    Filtered on our own tag only: the per-claim tags (kubernetes.io/created-for/pvc/*) exist only when the
+    provisioner runs with --extra-create-metadata, which no source confirms for the EKS add-on, and a filter
+    that matches nothing would let destroy go on with a paid volume left behind.
+    """
     command = [
         "aws",
         "ec2",
@@ -30,9 +40,7 @@ def volumes_of_claim(region: str, cluster_name: str, namespace: str, claim: str)
         "--region",
         region,
         "--filters",
-        f"Name=tag:kubernetes.io/cluster/{cluster_name},Values=owned",
-        f"Name=tag:kubernetes.io/created-for/pvc/namespace,Values={namespace}",
-        f"Name=tag:kubernetes.io/created-for/pvc/name,Values={claim}",
+        f"Name=tag:{CLUSTER_TAG},Values={cluster_name}",
         "--query",
         "Volumes[].VolumeId",
         "--output",
@@ -40,7 +48,7 @@ def volumes_of_claim(region: str, cluster_name: str, namespace: str, claim: str)
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"cannot list the EBS volumes of {namespace}/{claim}: {result.stderr.strip()}")
+        raise RuntimeError(f"cannot list the EBS volumes of cluster {cluster_name}: {result.stderr.strip()}")
     volume_ids: list[str] = json.loads(result.stdout or "[]") or []
     return volume_ids
 
@@ -56,13 +64,14 @@ class VolumeReleaseGateProvider(pulumi.dynamic.ResourceProvider):
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         deadline = time.monotonic() + float(props["timeoutSeconds"])
         while True:
-            remaining = volumes_of_claim(props["region"], props["clusterName"], props["namespace"], props["claim"])
+            remaining = volumes_of_cluster(props["region"], props["clusterName"])
             if not remaining:
                 return
             if time.monotonic() >= deadline:
                 raise RuntimeError(
-                    f"EBS volume(s) {', '.join(remaining)} of claim {props['namespace']}/{props['claim']} still exist "
-                    f"after {props['timeoutSeconds']} s; check the EBS CSI driver, then run `pulumi destroy` again"
+                    f"EBS volume(s) {', '.join(remaining)} of cluster {props['clusterName']} still exist "
+                    f"{props['timeoutSeconds']} s after claim {props['namespace']}/{props['claim']} was deleted; "
+                    "check the EBS CSI driver, then run `pulumi destroy` again"
                 )
             time.sleep(float(props.get("pollSeconds", POLL_SECONDS)))
 

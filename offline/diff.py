@@ -11,7 +11,7 @@ Stacks: every Pulumi.<stack>.yaml, or those given; each must exist on both sides
 of the same stack are compared instead.
 
 Prints the diff per stack; --out DIR also writes DIR/diff.json and DIR/diff.md (with the policy verdicts of the new
-plans, for a pull request), only once everything succeeded.
+plans and the monthly cost change, for a pull request), only once everything succeeded.
 Exit codes: 0 diffed (changes and dangers are reported, not failures), 1 an upgrade rule is broken (one line per
 stack on stderr), 2 bad input: unknown ref, malformed plan, stack missing on one side (one line on stderr).
 """
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             raise DiffInputError("--plans compares two plan files: it takes no --base or --stack")
         sides = from_files(*args.plans) if args.plans else from_git(args.project_dir.resolve(), args.base, args.stacks)
         diffs: list[StackDiff] = [diff_plans(old, new) for old, new in sides.plans.values()]
-        reports = [StackReport.build(diff, *sides.plans[diff.stack], with_policies=args.out is not None) for diff in diffs]
+        reports = [StackReport.build(diff, *sides.plans[diff.stack], with_checks=args.out is not None) for diff in diffs]
         if args.out is not None:
             write_outputs(args.out, sides, reports)
     except (DiffInputError, BadVersion, PolicyInputError) as error:

@@ -26,9 +26,13 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from settings import partition_of
+
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 MOCK_ACCOUNT = "123456789012"
+# The identity the offline engine pretends runs Pulumi (an assumed role, as in CI).
+MOCK_DEPLOYER_ROLE = f"arn:aws:iam::{MOCK_ACCOUNT}:role/offline-preview"
 
 _SIG = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
@@ -47,9 +51,17 @@ class Plan:
     outputs: dict[str, Any]
     # What each component passed to register_outputs (not part of plan.json; tests check it is never empty).
     component_outputs: dict[str, list[str]]
+    # Info and warning messages the program logged, as `pulumi preview` shows them under "Diagnostics".
+    diagnostics: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"project": self.project, "stack": self.stack, "resources": self.resources, "outputs": self.outputs}
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "resources": self.resources,
+            "outputs": self.outputs,
+            "diagnostics": self.diagnostics,
+        }
 
 
 def plain(value: Any) -> Any:
@@ -120,6 +132,7 @@ class RecordingMonitor(mocks.MockMonitor):
             "dependencies": sorted(dependencies),
             "inputs": plain(json_format.MessageToDict(request.object)),
             "protect": bool(request.protect),
+            "ignoreChanges": sorted(request.ignoreChanges),
             "retainOnDelete": bool(request.retainOnDelete),
         }
         with self._lock:
@@ -129,9 +142,10 @@ class RecordingMonitor(mocks.MockMonitor):
 
 def _arn(resource_type: str, name: str, region: str) -> str:
     service = resource_type.split(":")[1].split("/")[0]
+    partition = partition_of(region)
     if service == "iam":
-        return f"arn:aws:iam::{MOCK_ACCOUNT}:{resource_type.rsplit(':', 1)[-1].lower()}/{name}"
-    return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{resource_type.rsplit(':', 1)[-1].lower()}/{name}"
+        return f"arn:{partition}:iam::{MOCK_ACCOUNT}:{resource_type.rsplit(':', 1)[-1].lower()}/{name}"
+    return f"arn:{partition}:{service}:{region}:{MOCK_ACCOUNT}:{resource_type.rsplit(':', 1)[-1].lower()}/{name}"
 
 
 def _kubeconfig(cluster_name: str, region: str) -> dict[str, Any]:
@@ -164,8 +178,9 @@ class PlausibleOutputs(mocks.Mocks):
     would otherwise be dropped from the plan together with its dependency edge.
     """
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, deployer_arn: str = MOCK_DEPLOYER_ROLE) -> None:
         self.region = region
+        self.deployer_arn = deployer_arn
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)
@@ -178,23 +193,41 @@ class PlausibleOutputs(mocks.Mocks):
             outputs["keyId"] = resource_id
         if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
             outputs["latestVersion"] = 1
+        if args.typ == "aws:eks/nodeGroup:NodeGroup":
+            # Pulumi auto-names it: the resource name plus a random suffix.
+            outputs.setdefault("nodeGroupName", f"{args.name}-{hashlib.sha1(args.name.encode()).hexdigest()[:7]}")
         if args.typ == "eks:index:Cluster":
             cluster_name = str(outputs.get("name") or args.name)
             outputs["kubeconfigJson"] = json.dumps(_kubeconfig(cluster_name, self.region))
         return resource_id, outputs
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        # The program makes no invokes of its own; a new one needs a plausible answer here first.
+        # Answered as AWS would for `deployer_arn` (an IAM role is seen through an STS session); a new
+        # invoke needs a plausible answer here first.
+        partition, account = self.deployer_arn.split(":")[1], self.deployer_arn.split(":")[4]
+        kind, _, path = self.deployer_arn.split(":", 5)[5].partition("/")
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            session = f"arn:{partition}:sts::{account}:assumed-role/{path.rsplit('/', 1)[-1]}/offline"
+            arn = session if kind == "role" else self.deployer_arn
+            return {"accountId": account, "arn": arn, "id": account, "userId": "AIDOFFLINE"}, []
+        if args.token == "aws:iam/getSessionContext:getSessionContext":
+            return {"arn": args.args["arn"], "issuerArn": self.deployer_arn, "id": args.args["arn"]}, []
         raise ProgramError(f"the offline engine has no answer for invoke {args.token}")
 
 
-class _ErrorLog(logging.Handler):
+class _ProgramLog(logging.Handler):
+    """What the program logs through `pulumi.log`: errors fail the run, info and warnings are diagnostics."""
+
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
+        super().__init__(logging.INFO)
+        self.errors: list[str] = []
+        self.diagnostics: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if record.levelno >= logging.ERROR:
+            self.errors.append(record.getMessage())
+        else:
+            self.diagnostics.append(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
 def _resolve(value: Any) -> Any:
@@ -206,25 +239,44 @@ def _resolve(value: Any) -> Any:
     return plain(_sync_await(output.future()))
 
 
-def run_program(project_dir: Path, project: str, stack: str, config: Mapping[str, str], region: str) -> Plan:
+def run_program(
+    project_dir: Path,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    region: str,
+    deployer_arn: str = MOCK_DEPLOYER_ROLE,
+) -> Plan:
     """Run `<project_dir>/__main__.py` as stack `stack` with `config` (full keys, string values)."""
     sys.path.insert(0, str(project_dir))
     try:
-        return run(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"), project, stack, config, region)
+
+        def program() -> object:
+            return runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+        return run(program, project, stack, config, region, deployer_arn)
     finally:
         sys.path.remove(str(project_dir))
 
 
-def run(program: Callable[[], object], project: str, stack: str, config: Mapping[str, str], region: str) -> Plan:
-    """Run `program` on the mock engine as stack `stack` and return what it declared."""
-    errors = _ErrorLog()
+def run(
+    program: Callable[[], object],
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    region: str,
+    deployer_arn: str = MOCK_DEPLOYER_ROLE,
+) -> Plan:
+    """Run `program` on the mock engine as stack `stack`, as `deployer_arn`, and return what it declared."""
+    program_log = _ProgramLog()
     logger = logging.getLogger(f"offline.{project}.{stack}")
+    logger.setLevel(logging.INFO)
     logger.propagate = False
-    logger.addHandler(errors)
+    logger.addHandler(program_log)
 
     runtime_settings.reset_options()
     pulumi.runtime.set_all_config(dict(config))
-    monitor = RecordingMonitor(PlausibleOutputs(region))
+    monitor = RecordingMonitor(PlausibleOutputs(region, deployer_arn))
     mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, logger=logger, monitor=monitor)
     root = runtime_settings.get_root_resource()
 
@@ -235,12 +287,19 @@ def run(program: Callable[[], object], project: str, stack: str, config: Mapping
 
         _sync_await(run_pulumi_func(run_and_discard))
     finally:
-        logger.removeHandler(errors)
-    if errors.messages:
-        raise ProgramError(errors.messages[0])
+        logger.removeHandler(program_log)
+    if program_log.errors:
+        raise ProgramError(program_log.errors[0])
 
     stack_outputs = getattr(root, "outputs", {})
     outputs = {name: _resolve(value) for name, value in sorted(stack_outputs.items())}
     # Registrations arrive from several threads; sort so that the same program gives the same plan.
     resources = sorted(monitor.records, key=lambda record: (record["parent"] is not None, record["urn"]))
-    return Plan(project=project, stack=stack, resources=resources, outputs=outputs, component_outputs=monitor.component_outputs)
+    return Plan(
+        project=project,
+        stack=stack,
+        resources=resources,
+        outputs=outputs,
+        component_outputs=monitor.component_outputs,
+        diagnostics=sorted(program_log.diagnostics),
+    )

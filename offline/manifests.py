@@ -28,6 +28,9 @@ def manifest_filename(manifest: dict[str, Any]) -> str:
 def write_manifests(plan: dict[str, Any], out_dir: Path) -> list[Path]:
     directory = out_dir / "manifests"
     directory.mkdir(parents=True, exist_ok=True)
+    # A manifest left by an earlier run (a renamed object, another ingress controller) would be scanned as current.
+    for stale in directory.glob("*.yaml"):
+        stale.unlink()
     written = []
     for manifest in kubernetes_objects(plan):
         path = directory / manifest_filename(manifest)

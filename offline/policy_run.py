@@ -224,7 +224,7 @@ def _as_policy_provider(provider_resource: Mapping[str, Any] | None) -> PolicyPr
 def _options(resource: Mapping[str, Any]) -> PolicyResourceOptions:
     return PolicyResourceOptions(
         protect=bool(resource.get("protect", False)),
-        ignore_changes=[],
+        ignore_changes=list(resource.get("ignoreChanges", [])),
         delete_before_replace=None,
         aliases=[],
         custom_timeouts=PolicyCustomTimeouts(0, 0, 0),

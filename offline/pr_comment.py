@@ -1,5 +1,5 @@
-"""The pull-request report of `make diff --out`: per stack its diff, dangers, upgrade verdict, policy verdicts
-(and the cost delta once offline/cost.py exists), as markdown for the job summary and the PR comment.
+"""The pull-request report of `make diff --out`: per stack its diff, dangers, upgrade verdict, policy verdicts and
+monthly cost change, as markdown for the job summary and the PR comment.
 
 Everything in the plans comes from the pull request's code, so it is shown only inside code blocks whose fence is
 longer than any backtick run in it: a value cannot close the block and turn into markdown of its own. (A pull request
@@ -12,19 +12,33 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from offline.cost import CostInputError, estimate, stack_assumptions
 from offline.plan_diff import StackDiff, render_text, summary_line
 from offline.policy_run import Violation, evaluate, load_pack_config
+from offline.prices import PriceError, load_prices
 
 # Finds the comment to update in place; the trusted comment workflow looks for it (and adds it if missing).
 MARKER: Final = "<!-- eks-platform:offline-diff -->"
 
 
 def cost_delta(old_plan: dict[str, Any], new_plan: dict[str, Any]) -> str | None:
-    """Hook for the monthly cost change between two plans (issue 9's offline/cost.py): markdown, or None.
+    """The monthly cost change between two plans (offline/cost.py), as markdown; None when it cannot be estimated.
 
-    None until that estimate exists: no number is better than an invented one.
+    Both sides are priced with this checkout's price file and the stack's usage assumptions (its cost* keys), so
+    the change is the resources' alone. Items without a sourced price stay out of both totals, as in `make cost`.
     """
-    return None
+    try:
+        prices = load_prices()
+        assumptions = stack_assumptions(str(new_plan.get("stack", "")))
+        before, after = (estimate(plan, prices, assumptions) for plan in (old_plan, new_plan))
+    except (CostInputError, PriceError):
+        return None
+    change = after.total_usd - before.total_usd
+    unpriced = f"; {len(after.unpriced)} item(s) without a price are not in it" if after.unpriced else ""
+    return (
+        f"${before.total_usd:,.2f} -> ${after.total_usd:,.2f} a month ({'+' if change >= 0 else '-'}${abs(change):,.2f}), "
+        f"list prices as of {after.prices_as_of}{unpriced}"
+    )
 
 
 @dataclass(frozen=True)
@@ -34,10 +48,12 @@ class StackReport:
     cost: str | None
 
     @classmethod
-    def build(cls, diff: StackDiff, old_plan: dict[str, Any], new_plan: dict[str, Any], *, with_policies: bool) -> StackReport:
-        """Raises PolicyInputError when policies are wanted and the stack has no valid policy config."""
-        violations = tuple(evaluate(new_plan, load_pack_config(diff.stack))) if with_policies else None
-        return cls(diff, violations, cost_delta(old_plan, new_plan))
+    def build(cls, diff: StackDiff, old_plan: dict[str, Any], new_plan: dict[str, Any], *, with_checks: bool) -> StackReport:
+        """With checks: the new plan's policy verdicts and the cost change. Raises PolicyInputError when the stack has
+        no valid policy config."""
+        if not with_checks:
+            return cls(diff, None, None)
+        return cls(diff, tuple(evaluate(new_plan, load_pack_config(diff.stack))), cost_delta(old_plan, new_plan))
 
     def to_json(self) -> dict[str, Any]:
         document = self.diff.to_json()
@@ -81,8 +97,6 @@ def _stack_section(report: StackReport, title: str) -> list[str]:
     if diff.upgrade_problems:
         lines.append("**Upgrade refused:**")
         lines.append(_code_block("\n".join(diff.upgrade_problems)))
-    if report.cost is not None:
-        lines.append(f"**Cost:** {report.cost}")
     if report.violations:
         lines.append(f"<details><summary>Policy violations ({report.policy_verdict()})</summary>\n")
         lines.append(
@@ -107,15 +121,16 @@ def render_markdown(base_label: str, head_label: str, reports: list[StackReport]
         "",
         f"Compared: {_plain(title)} (offline plans: what `pulumi preview --diff` would show, without the cloud).",
         "",
-        "| stack | changes | dangers | upgrade | policies |",
-        "| --- | --- | --- | --- | --- |",
+        "| stack | changes | dangers | upgrade | policies | monthly cost |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for report in reports:
         diff = report.diff
         changes = summary_line(diff).removeprefix("Resources: ") if diff.has_changes else "none"
         upgrade = "REFUSED" if diff.upgrade_problems else "ok"
         lines.append(
-            f"| {_plain(diff.stack)} | {changes} | {len(diff.dangers) or 'none'} | {upgrade} | {report.policy_verdict()} |"
+            f"| {_plain(diff.stack)} | {changes} | {len(diff.dangers) or 'none'} | {upgrade} | {report.policy_verdict()} "
+            f"| {report.cost or 'not estimated'} |"
         )
     lines.append("")
     for report in reports:

@@ -1,7 +1,9 @@
 """`make offline-preview STACK=<stack> OUT=<dir>`: run the program for a stack offline, write the plan, check policies.
 
-Writes plan.json, manifests/, graph.dot (and graph.svg), policy-report.json.
-Exit codes: 0 success, 1 a mandatory policy violation, 2 bad input (stack file, config, policy config).
+Writes plan.json, manifests/, graph.dot (and graph.svg), lifecycle.json, cost.json (cost and deploy-time
+estimate), policy-report.json.
+Exit codes: 0 success, 1 a mandatory policy violation or a broken runtime need (lifecycle), 2 bad input (stack
+file, config, policy config, price file).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from offline.engine import Plan, run_program
+from offline import lifecycle
+from offline.cost import preview_lines
+from offline.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
 from offline.graph import write_graph
 from offline.manifests import write_manifests
 from offline.policy_run import PolicyInputError, check_plan, load_pack_config
+from offline.prices import PriceFileError, load_prices
 from offline.stack_config import StackFileError, project_name, stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -26,15 +31,20 @@ class BadInput(Exception):
     """A user mistake: printed as one line, exit code 2."""
 
 
-def build_plan(stack: str, project_dir: Path = PROJECT_DIR, overrides: dict[str, str] | None = None) -> Plan:
-    """The stack's plan; `overrides` (full config keys) replace stack file values, like `pulumi config set`."""
+def build_plan(
+    stack: str,
+    project_dir: Path = PROJECT_DIR,
+    overrides: dict[str, str] | None = None,
+    deployer_arn: str = MOCK_DEPLOYER_ROLE,
+) -> Plan:
+    """The stack's plan as `deployer_arn` runs it; `overrides` (full config keys) replace stack file values."""
     # Imported here so that importing this module does not import the program's settings.
     from settings import ConfigError
 
     try:
         project = project_name(project_dir)
         config = stack_config(project_dir, stack) | (overrides or {})
-        return run_program(project_dir, project, stack, config, region=config.get(f"{project}:region", ""))
+        return run_program(project_dir, project, stack, config, config.get(f"{project}:region", ""), deployer_arn)
     except (StackFileError, ConfigError) as error:
         raise BadInput(str(error)) from None
 
@@ -63,6 +73,10 @@ def render_tree(plan: Plan) -> str:
     lines.append("")
     lines.append("Outputs:")
     lines.extend(f"    {name}: {json.dumps(value)}" for name, value in plan.outputs.items())
+    if plan.diagnostics:
+        lines.append("")
+        lines.append("Diagnostics:")
+        lines.extend(f"    {message}" for message in plan.diagnostics)
     return "\n".join(lines)
 
 
@@ -84,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = build_plan(args.stack, project_dir)
         # Checked before anything is written, so a bad policy config leaves no half-written output.
         load_pack_config(args.stack, policy_config_dir)
-    except (BadInput, PolicyInputError) as error:
+        prices = load_prices()
+    except (BadInput, PolicyInputError, PriceFileError) as error:
         print(f"offline-preview: {error}", file=sys.stderr)
         return 2
     try:
@@ -99,8 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
     for drawing in write_graph(plan_json, args.out):
         print(f"Wrote {drawing}")
+    rehearsal = lifecycle.rehearse(plan_json)
+    print(f"Wrote {lifecycle.write_report(rehearsal, args.out)}")
     print()
-    return check_plan(plan_json, args.stack, args.out, config_dir=policy_config_dir)
+    print("\n".join(preview_lines(plan_json, args.stack, prices, args.out, project_dir)))
+    print()
+    for line in lifecycle.summary(rehearsal, args.stack):
+        print(line)
+    policy_verdict = check_plan(plan_json, args.stack, args.out, config_dir=policy_config_dir)
+    # A broken runtime need fails like a mandatory policy: `pulumi up` or `destroy` would fail with it.
+    return max(policy_verdict, 1 if rehearsal["broken"] else 0)
 
 
 if __name__ == "__main__":

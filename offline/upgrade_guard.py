@@ -38,6 +38,27 @@ ADDON: Final = "add-on"
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 
+# The program's add-on build per Kubernetes minor (its sources are cited there). Some builds serve many minors
+# (vpc-cni, the EBS CSI driver), so an add-on that keeps its version across an upgrade is right when the table says
+# so, and wrong when the table gives another build. Names as EKS spells them -> the table's fields.
+ADDON_TABLE: Final = "components/versions.py"
+_TABLE_FIELDS: Final = {
+    "vpc-cni": "vpc_cni",
+    "kube-proxy": "kube_proxy",
+    "coredns": "coredns",
+    "aws-ebs-csi-driver": "ebs_csi_driver",
+    "eks-pod-identity-agent": "pod_identity_agent",
+}
+
+
+def table_addon_version(addon: str, minor: str) -> str | None:
+    """The add-on build components/versions.py pins for a Kubernetes minor, or None when it names none."""
+    from components.versions import KUBERNETES_RELEASES
+
+    release = KUBERNETES_RELEASES.get(minor)
+    field = _TABLE_FIELDS.get(addon)
+    return str(getattr(release.addons, field)) if release is not None and field is not None else None
+
 
 @dataclass(frozen=True)
 class VersionInput:
@@ -96,6 +117,7 @@ class Carrier:
     version: str | None  # None: not set (or only known after deployment)
     follows: bool  # unset, and upstream makes it follow the control plane
     cluster: str  # the cluster URN it belongs to
+    addon: str = ""  # the add-on's EKS name (vpc-cni, coredns, ...)
 
 
 class BadVersion(Exception):
@@ -145,7 +167,7 @@ def carriers(plan: Mapping[str, Any]) -> list[Carrier]:
                 NODES: f"node group {resource['name']}",
                 ADDON: f"add-on {addon} ({resource['name']})",
             }[spec.role]
-            found.append(Carrier(resource["urn"], spec.path, spec.role, label, version, follows, cluster))
+            found.append(Carrier(resource["urn"], spec.path, spec.role, label, version, follows, cluster, addon))
     return found
 
 
@@ -174,10 +196,18 @@ def _moves_with(carrier: Carrier, before: Carrier | None, old: str, new: str) ->
             f"{carrier.label} is on {carrier.version} while the control plane moves to {new}: "
             f"move both in the same change ({EKS_NODES_MATCH})"
         )
-    if carrier.role == ADDON and before is not None and before.version == carrier.version:
+    if carrier.role != ADDON:
+        return None
+    expected = table_addon_version(carrier.addon, new)
+    if expected is not None and carrier.version != expected:
         return (
-            f"{carrier.label} stays at {carrier.version} while the control plane moves from {old} to {new}: "
-            f"give it the version for {new} in the same change ({EKS_ADDONS_STAY})"
+            f"{carrier.label} is at {carrier.version}, but {ADDON_TABLE} gives {expected} for {new}: "
+            f"move it with the control plane in the same change ({EKS_ADDONS_STAY})"
+        )
+    if expected is None and before is not None and before.version == carrier.version:
+        return (
+            f"{carrier.label} stays at {carrier.version} while the control plane moves from {old} to {new}, and "
+            f"{ADDON_TABLE} has no build of it for {new}: give it the version for {new} in the same change ({EKS_ADDONS_STAY})"
         )
     return None
 

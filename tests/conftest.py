@@ -4,14 +4,14 @@ from collections.abc import Callable
 
 import pytest
 
-from offline.engine import run
+from offline.engine import MOCK_DEPLOYER_ROLE, run
 from offline.plan_query import PlanQuery
 from offline.preview import build_plan
 
 
-def run_component(program: Callable[[], object]) -> PlanQuery:
-    """Declare one component (and whatever it needs) on the mock engine and return its plan."""
-    return PlanQuery(run(program, "eks-platform", "test", {}, "eu-central-1").to_json())
+def run_component(program: Callable[[], object], deployer_arn: str = MOCK_DEPLOYER_ROLE) -> PlanQuery:
+    """Declare one component (and whatever it needs) on the mock engine, run by `deployer_arn`, and return its plan."""
+    return PlanQuery(run(program, "eks-platform", "test", {}, "eu-central-1", deployer_arn).to_json())
 
 
 _plans: dict[tuple[str, str], PlanQuery] = {}

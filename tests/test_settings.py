@@ -84,7 +84,53 @@ BAD = [
     ("dev", "nodeInstanceTypes", ["t3.medium", "t4g.medium"], "one CPU architecture"),
     ("dev", "publicAccessCidrs", [f"10.0.{i}.0/24" for i in range(41)], "at most 40"),
     ("dev", "deletionProtection", "sometimes", "true or false"),
+    ("dev", "kubernetesSupportType", "LONG", "one of STANDARD, EXTENDED"),
+    ("dev", "controlPlaneLogRetentionDays", "10", "retention CloudWatch Logs accepts"),
+    ("dev", "controlPlaneLogRetentionDays", "0", "from 1 to 3653"),
+    ("dev", "nodeGroupPerZone", "maybe", "true or false"),
+    ("prod", "nodeGroupPerZone", "false", "prod rule"),
+    ("dev", "nodeMaxUnavailable", "0", "from 1 to 100"),
+    ("dev", "region", "us-iso-east-1", "not ISO regions"),
+    ("dev", "clusterAdminArns", ["arn:aws-cn:iam::123456789012:role/a"], "partition aws (region eu-central-1)"),
 ]
+
+
+def settings_of(stack: str, **overrides: object):
+    return parse_settings(raw(stack, **overrides), "eks-platform", stack)
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"), [("eu-central-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")]
+)
+def test_partition_follows_the_region(region: str, partition: str) -> None:
+    zones = [f"{region}a", f"{region}b"]
+    admin = f"arn:{partition}:iam::123456789012:role/platform-admin"
+    settings = settings_of("dev", region=region, availabilityZones=zones, clusterAdminArns=[admin])
+    assert settings.partition == partition
+
+
+def test_boundaries_that_must_still_be_accepted() -> None:
+    # A fixed-size pool, one node per zone at most, retention at both ends, the largest rolling batch.
+    fixed = settings_of("prod", nodeMinSize="3", nodeDesiredSize="3", nodeMaxSize="3")
+    assert (fixed.node_group.min_size, fixed.node_group.max_size) == (3, 3)
+    assert settings_of("dev", nodeGroupPerZone="true", nodeMinSize="0", nodeDesiredSize="0", nodeMaxSize="3").node_group.per_zone
+    assert settings_of("dev", controlPlaneLogRetentionDays="1").control_plane_log_retention_days == 1
+    assert settings_of("dev", controlPlaneLogRetentionDays="3653").control_plane_log_retention_days == 3653
+    assert settings_of("dev", nodeMaxUnavailable="100").node_group.max_unavailable == 100
+    assert settings_of("dev", kubernetesSupportType="EXTENDED").support_type == "EXTENDED"
+    # An address plan that fits exactly: six /19 subnets need a /16 with room for eight.
+    assert settings_of("dev", vpcCidr="10.0.0.0/16", subnetPrefixLength="19").subnet_prefix_length == 19
+    assert settings_of("dev", vpcCidr="10.0.0.0/21", subnetPrefixLength="24").subnet_prefix_length == 24
+
+
+def test_per_zone_groups_need_a_node_per_zone_at_most() -> None:
+    with pytest.raises(ConfigError, match=r"eks-platform:nodeMaxSize = 2: with nodeGroupPerZone .* at least 3"):
+        settings_of("dev", nodeGroupPerZone="true", nodeMaxSize="2")
+
+
+def test_cpu_architecture_follows_the_instance_types() -> None:
+    assert settings_of("dev").node_group.cpu_architecture == "x86_64"
+    assert settings_of("dev", nodeInstanceTypes=["m7g.large"]).node_group.cpu_architecture == "arm64"
 
 
 @pytest.mark.parametrize(("stack", "key", "value", "words"), BAD, ids=[f"{case[1]}={case[2]}" for case in BAD])

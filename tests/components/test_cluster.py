@@ -3,12 +3,23 @@ from __future__ import annotations
 import json
 
 import pulumi_aws as aws
+import pytest
 
-from components.cluster import Cluster, ClusterArgs
+from components.cluster import Cluster, ClusterArgs, principal_key
+from components.versions import KUBERNETES_RELEASES
+from offline.engine import MOCK_DEPLOYER_ROLE
 from tests.conftest import run_component
 
+ADDONS = KUBERNETES_RELEASES["1.35"].addons
 
-def plan(production: bool, admins: tuple[str, ...] = (), public: bool = True):
+
+def plan(
+    production: bool,
+    admins: tuple[str, ...] = (),
+    public: bool = True,
+    partition: str = "aws",
+    deployer: str = MOCK_DEPLOYER_ROLE,
+):
     def program() -> None:
         role = aws.iam.Role("cluster-role", assume_role_policy="{}")
         attachment = aws.iam.RolePolicyAttachment("cluster-role-policy", role=role.name, policy_arn="arn:aws:iam::aws:policy/X")
@@ -17,6 +28,10 @@ def plan(production: bool, admins: tuple[str, ...] = (), public: bool = True):
             ClusterArgs(
                 cluster_name="demo",
                 kubernetes_version="1.35",
+                support_type="STANDARD",
+                partition=partition,
+                log_retention_days=30,
+                addon_versions=ADDONS,
                 vpc_id="vpc-1",
                 public_subnet_ids=["subnet-a", "subnet-b"],
                 private_subnet_ids=["subnet-c", "subnet-d"],
@@ -31,7 +46,7 @@ def plan(production: bool, admins: tuple[str, ...] = (), public: bool = True):
             ),
         )
 
-    return run_component(program)
+    return run_component(program, deployer)
 
 
 def test_cluster_uses_access_entries_private_endpoint_logging_and_kms() -> None:
@@ -102,3 +117,68 @@ def test_admin_access_entries_do_not_move_when_the_list_is_reordered() -> None:
     ]
     assert keys[0] == keys[1]
     assert sorted(keys[0].values()) == sorted([first, second, "arn:aws:iam::123456789012:role/nodes"])
+
+
+def test_the_deployers_own_arn_gets_no_access_entry_of_ours() -> None:
+    """pulumi-eks creates clusters with bootstrapClusterCreatorAdminPermissions: true, not overridable
+    (pulumi/pulumi-eks#2373, nodejs/eks/cluster/cluster.ts accessConfig): EKS then holds an access entry for the
+    creator, and CreateAccessEntry for the same principal fails with ResourceInUseException. The mistake this
+    catches: listing the CI deploy role in clusterAdminArns (as README asks) breaks the first `pulumi up`."""
+    other = "arn:aws:iam::123456789012:role/platform-admin"
+    # The deployer listed with a path: still the same principal as the session's issuer.
+    deployer_with_path = "arn:aws:iam::123456789012:role/ci/offline-preview"
+    query = plan(False, admins=(deployer_with_path, other))
+    entries = query.one("eks:index:Cluster", "cl-eks")["inputs"]["accessEntries"]
+    principals = sorted(entry["principalArn"] for entry in entries.values())
+    assert principals == ["arn:aws:iam::123456789012:role/nodes", other]
+    assert any(deployer_with_path in message and "no access entry" in message for message in query.plan["diagnostics"])
+
+
+def test_an_admin_that_is_not_the_deployer_keeps_its_access_entry() -> None:
+    admin = "arn:aws:iam::123456789012:role/offline-preview"
+    query = plan(False, admins=(admin,), deployer="arn:aws:iam::123456789012:user/someone-else")
+    entries = query.one("eks:index:Cluster", "cl-eks")["inputs"]["accessEntries"]
+    assert admin in [entry["principalArn"] for entry in entries.values()]
+    assert query.plan["diagnostics"] == []
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("arn:aws:iam::1:role/a/b/Name", "arn:aws:iam::1:role/Name", True),
+        ("arn:aws:iam::1:role/Name", "arn:aws:iam::2:role/Name", False),
+        ("arn:aws:iam::1:role/Name", "arn:aws:iam::1:user/Name", False),
+        ("arn:aws:iam::1:role/Name", "arn:aws-cn:iam::1:role/Name", False),
+    ],
+)
+def test_principal_key_ignores_only_the_path(first: str, second: str, same: bool) -> None:
+    assert (principal_key(first) == principal_key(second)) is same
+
+
+def test_stack_owns_the_control_plane_log_group_and_creates_it_before_the_cluster() -> None:
+    """EKS writes control plane logs to /aws/eks/<name>/cluster and creates that group itself, with no retention,
+    when it is missing; a group EKS created is not deleted with the cluster (EKS User Guide, "Send control plane
+    logs to CloudWatch Logs"; terraform-aws-eks creates aws_cloudwatch_log_group before the cluster for this reason).
+    The mistake: a log group declared without the cluster depending on it races EKS and loses."""
+    query = plan(production=False)
+    group = query.one("aws:cloudwatch/logGroup:LogGroup", "cl-control-plane-logs")
+    assert group["inputs"]["name"] == "/aws/eks/demo/cluster"
+    assert group["inputs"]["retentionInDays"] == 30
+    assert group["urn"] in query.one("eks:index:Cluster", "cl-eks")["dependencies"]
+
+
+def test_support_type_and_addon_versions_are_explicit() -> None:
+    """pulumi-eks defaults upgradePolicy to EXTENDED (pulumi_eks Cluster docstring: 'Defaults to "EXTENDED"') and
+    resolves vpc-cni and kube-proxy to the most recent build on every `up` unless a version is given
+    (pulumi/pulumi-eks nodejs/eks/addons/cni-addon.ts, nodejs/eks/cluster/cluster.ts)."""
+    cluster = plan(production=False).one("eks:index:Cluster", "cl-eks")["inputs"]
+    assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
+    assert cluster["vpcCniOptions"]["addonVersion"] == ADDONS.vpc_cni
+    assert cluster["kubeProxyAddonOptions"]["version"] == ADDONS.kube_proxy
+
+
+def test_access_policy_arn_follows_the_partition() -> None:
+    admin = "arn:aws-cn:iam::123456789012:role/platform-admin"
+    entries = plan(False, admins=(admin,), partition="aws-cn").one("eks:index:Cluster", "cl-eks")["inputs"]["accessEntries"]
+    (entry,) = [e for e in entries.values() if e["principalArn"] == admin]
+    assert entry["accessPolicies"]["cluster-admin"]["policyArn"].startswith("arn:aws-cn:eks::aws:cluster-access-policy/")

@@ -3,13 +3,19 @@ from __future__ import annotations
 import pulumi_aws as aws
 
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from components.versions import KUBERNETES_RELEASES
 from tests.conftest import run_component
+
+ADDONS = KUBERNETES_RELEASES["1.34"].addons
 
 
 def plan():
     def program() -> None:
         nodes = aws.ec2.LaunchTemplate("stand-in-for-nodes")
-        ClusterAddons("addons", ClusterAddonsArgs(cluster_name="demo", node_dependencies=(nodes,)))
+        ClusterAddons(
+            "addons",
+            ClusterAddonsArgs(cluster_name="demo", partition="aws", addon_versions=ADDONS, node_dependencies=(nodes,)),
+        )
 
     return run_component(program)
 
@@ -34,3 +40,14 @@ def test_ebs_csi_driver_gets_its_role_through_pod_identity() -> None:
     assert agent["urn"] in driver["dependencies"]
     policy = query.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "addons-ebs-csi-AmazonEBSCSIDriverPolicy")
     assert policy["inputs"]["policyArn"].endswith("service-role/AmazonEBSCSIDriverPolicy")
+
+
+def test_every_addon_is_pinned_to_the_row_of_its_kubernetes_minor() -> None:
+    """An aws.eks.Addon without addon_version gets the default build of the day it was created and stays there
+    (EKS User Guide, "Update an Amazon EKS add-on"); the version must come from the per-minor table."""
+    versions = {a["inputs"]["addonName"]: a["inputs"]["addonVersion"] for a in plan().of_type("aws:eks/addon:Addon")}
+    assert versions == {
+        "eks-pod-identity-agent": ADDONS.pod_identity_agent,
+        "coredns": ADDONS.coredns,
+        "aws-ebs-csi-driver": ADDONS.ebs_csi_driver,
+    }

@@ -9,13 +9,17 @@ from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerAr
 from tests.conftest import run_component
 
 
-def plan(version: str = "1.35"):
+def plan(version: str = "1.35", region: str = "eu-west-1", partition: str = "aws"):
     def program() -> None:
         nodes = aws.ec2.LaunchTemplate("nodes")
         ClusterAutoscaler(
             "ca",
             ClusterAutoscalerArgs(
-                cluster_name="demo", region="eu-west-1", kubernetes_version=version, cluster_dependencies=(nodes,)
+                cluster_name="demo",
+                region=region,
+                partition=partition,
+                kubernetes_version=version,
+                cluster_dependencies=(nodes,),
             ),
         )
 
@@ -53,3 +57,23 @@ def test_write_actions_are_limited_to_this_clusters_auto_scaling_groups() -> Non
     for statement in policy["Statement"]:
         if statement["Resource"] == "*":
             assert all(":Describe" in action or ":Get" in action for action in statement["Action"])
+
+
+def test_nodes_with_emptydir_pods_can_still_be_scaled_down() -> None:
+    """The autoscaler skips nodes whose pods use local storage (emptyDir) unless told otherwise.
+
+    Source: kubernetes/autoscaler cluster-autoscaler/FAQ.md ("What types of pods can prevent CA from removing a
+    node?": pods with local storage, unless --skip-nodes-with-local-storage=false). Every demo pod and
+    metrics-server mount an emptyDir, so with the default the nodes would never scale down.
+    """
+    extra_args = plan().one("kubernetes:helm.sh/v3:Release", "ca-release")["inputs"]["values"]["extraArgs"]
+    assert extra_args["skip-nodes-with-local-storage"] is False
+    assert extra_args["balance-similar-node-groups"] is True
+
+
+def test_policy_arns_follow_the_regions_partition() -> None:
+    policy = json.loads(
+        plan(region="cn-north-1", partition="aws-cn").one("aws:iam/rolePolicy:RolePolicy", "ca-role-inline")["inputs"]["policy"]
+    )
+    scoped = [s["Resource"] for s in policy["Statement"] if s["Resource"] != "*"]
+    assert scoped and all(arn.startswith("arn:aws-cn:") for arn in scoped)

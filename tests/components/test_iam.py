@@ -6,8 +6,8 @@ from components.iam import ClusterIam, ClusterIamArgs
 from tests.conftest import run_component
 
 
-def plan():
-    return run_component(lambda: ClusterIam("iam", ClusterIamArgs(cluster_name="demo")))
+def plan(partition: str = "aws"):
+    return run_component(lambda: ClusterIam("iam", ClusterIamArgs(cluster_name="demo", partition=partition)))
 
 
 def trust(role: dict) -> dict:
@@ -53,3 +53,8 @@ def test_attachments_depend_on_their_role_and_children_are_parented() -> None:
         assert attachment["name"].startswith("iam-")
         if attachment["inputs"]["role"] == "iam-node":
             assert role["urn"] in attachment["dependencies"]
+
+
+def test_managed_policy_arns_follow_the_partition() -> None:
+    arns = [a["inputs"]["policyArn"] for a in plan("aws-us-gov").of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+    assert arns and all(arn.startswith("arn:aws-us-gov:iam::aws:policy/") for arn in arns)

@@ -1,30 +1,34 @@
 from __future__ import annotations
 
 import pulumi_aws as aws
-import pulumi_eks as eks
+import pytest
 
-from components.node_group import NodeGroup, NodeGroupArgs
+from components.node_group import NodeGroup, NodeGroupArgs, split_evenly
 from tests.conftest import run_component
 
+ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 
-def plan():
+
+def plan(per_zone: bool = False, sizes: tuple[int, int, int] = (1, 2, 3), architecture: str = "x86_64"):
     def program() -> None:
-        cluster = eks.Cluster("cluster", name="demo", skip_default_node_group=True)
         attachment = aws.iam.RolePolicyAttachment("node-policy", role="nodes", policy_arn="arn:aws:iam::aws:policy/X")
         NodeGroup(
             "workers",
             NodeGroupArgs(
-                cluster=cluster,
                 cluster_name="demo",
+                kubernetes_version="1.34",
                 node_role_arn="arn:aws:iam::123456789012:role/nodes",
-                role_dependencies=(attachment,),
-                subnet_ids=["subnet-private-a", "subnet-private-b"],
-                instance_types=("m6i.large",),
+                dependencies=(attachment,),
+                subnets=tuple((zone, f"subnet-private-{zone[-1]}") for zone in ZONES),
+                instance_types=("m6i.large",) if architecture == "x86_64" else ("m7g.large",),
+                cpu_architecture=architecture,
                 capacity_type="ON_DEMAND",
-                min_size=1,
-                desired_size=2,
-                max_size=3,
+                min_size=sizes[0],
+                desired_size=sizes[1],
+                max_size=sizes[2],
                 disk_size_gib=40,
+                per_zone=per_zone,
+                max_unavailable=1,
                 labels={"environment": "test"},
             ),
         )
@@ -32,31 +36,61 @@ def plan():
     return run_component(program)
 
 
-def test_managed_node_group_sizes_subnets_and_autoscaler_ownership() -> None:
+def test_one_group_over_all_zones_with_sizes_version_and_autoscaler_ownership() -> None:
     query = plan()
-    group = query.one("eks:index:ManagedNodeGroup", "workers-mng")
+    (group,) = query.of_type("aws:eks/nodeGroup:NodeGroup")
     inputs = group["inputs"]
+    assert group["name"] == "workers-group"
     assert inputs["scalingConfig"] == {"minSize": 1, "desiredSize": 2, "maxSize": 3}
-    assert inputs["ignoreScalingChanges"] is True
-    assert inputs["subnetIds"] == ["subnet-private-a", "subnet-private-b"]
-    assert inputs["operatingSystem"] == "AL2023"
+    assert inputs["subnetIds"] == ["subnet-private-a", "subnet-private-b", "subnet-private-c"]
+    assert inputs["version"] == "1.34"
+    assert inputs["amiType"] == "AL2023_x86_64_STANDARD"
     assert inputs["capacityType"] == "ON_DEMAND"
     assert inputs["instanceTypes"] == ["m6i.large"]
-    assert inputs["nodeRoleArn"] == "arn:aws:iam::123456789012:role/nodes"
+    assert inputs["updateConfig"] == {"maxUnavailable": 1}
     assert inputs["labels"] == {"environment": "test", "platform.eks/node-group": "workers"}
-    assert query.one("eks:index:Cluster", "cluster")["urn"] in group["dependencies"]
+    assert group["ignoreChanges"] == ["scalingConfig.desiredSize"]
     assert query.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "node-policy")["urn"] in group["dependencies"]
 
 
-def test_launch_template_requires_imdsv2_and_encrypts_the_root_volume() -> None:
+def test_graviton_nodes_get_the_arm64_ami() -> None:
+    (group,) = plan(architecture="arm64").of_type("aws:eks/nodeGroup:NodeGroup")
+    assert group["inputs"]["amiType"] == "AL2023_ARM_64_STANDARD"
+
+
+def test_per_zone_groups_split_the_totals_and_look_alike_to_the_autoscaler() -> None:
+    """With balance-similar-node-groups, the autoscaler balances only groups whose nodes carry the same labels
+    (besides the zone and EKS' own node group labels, which it ignores on AWS): kubernetes/autoscaler
+    cluster-autoscaler/processors/nodegroupset/aws_nodegroups.go. A per-zone name in a label would break it."""
+    query = plan(per_zone=True, sizes=(3, 4, 9))
+    groups = sorted(query.of_type("aws:eks/nodeGroup:NodeGroup"), key=lambda g: g["name"])
+    assert [g["name"] for g in groups] == [f"workers-{zone}-group" for zone in ZONES]
+    assert [g["inputs"]["subnetIds"] for g in groups] == [["subnet-private-a"], ["subnet-private-b"], ["subnet-private-c"]]
+    assert [g["inputs"]["scalingConfig"] for g in groups] == [
+        {"minSize": 1, "desiredSize": 2, "maxSize": 3},
+        {"minSize": 1, "desiredSize": 1, "maxSize": 3},
+        {"minSize": 1, "desiredSize": 1, "maxSize": 3},
+    ]
+    assert len({tuple(sorted(g["inputs"]["labels"].items())) for g in groups}) == 1
+
+
+@pytest.mark.parametrize(
+    ("total", "parts", "expected"), [(7, 3, [3, 2, 2]), (3, 3, [1, 1, 1]), (1, 3, [1, 0, 0]), (0, 2, [0, 0])]
+)
+def test_split_evenly(total: int, parts: int, expected: list[int]) -> None:
+    assert split_evenly(total, parts) == expected
+
+
+def test_launch_template_requires_imdsv2_with_one_hop_and_encrypts_the_root_volume() -> None:
     query = plan()
     template = query.one("aws:ec2/launchTemplate:LaunchTemplate", "workers-lt")
     assert template["inputs"]["metadataOptions"]["httpTokens"] == "required"
+    assert template["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] == 1
     (device,) = template["inputs"]["blockDeviceMappings"]
     assert device["deviceName"] == "/dev/xvda"
     assert device["ebs"]["encrypted"] == "true"
     assert device["ebs"]["volumeSize"] == 40
     assert device["ebs"]["volumeType"] == "gp3"
-    group = query.one("eks:index:ManagedNodeGroup", "workers-mng")
+    (group,) = query.of_type("aws:eks/nodeGroup:NodeGroup")
     assert group["inputs"]["launchTemplate"] == {"id": "workers-lt-id", "version": "1"}
     assert template["urn"] in group["dependencies"]

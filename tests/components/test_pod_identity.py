@@ -14,6 +14,7 @@ def test_role_trusts_pod_identity_and_is_bound_to_the_service_account() -> None:
                 cluster_name="demo",
                 namespace="kube-system",
                 service_account="cluster-autoscaler",
+                partition="aws",
                 inline_policy=json.dumps({"Version": "2012-10-17", "Statement": []}),
             ),
         )
@@ -38,6 +39,7 @@ def test_addon_bound_role_creates_no_association() -> None:
                 cluster_name="demo",
                 namespace="kube-system",
                 service_account="ebs-csi-controller-sa",
+                partition="aws",
                 managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
                 create_association=False,
             ),

@@ -59,7 +59,7 @@ def test_claim_is_protected_when_asked() -> None:
 def test_volumes_are_tagged_for_this_cluster_and_the_claim_waits_behind_a_release_gate() -> None:
     query = plan()
     parameters = query.one("kubernetes:storage.k8s.io/v1:StorageClass", "st-gp3")["inputs"]["parameters"]
-    assert parameters["tagSpecification_1"] == "kubernetes.io/cluster/demo=owned"
+    assert parameters["tagSpecification_1"] == "eks-platform/cluster=demo"
     gate = query.one("pulumi-python:dynamic/storage:VolumeReleaseGate", "st-ebs-pvc-released")
     assert {k: gate["inputs"][k] for k in ("region", "clusterName", "namespace", "claim")} == {
         "region": "eu-west-1",

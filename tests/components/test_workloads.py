@@ -17,6 +17,7 @@ def plan(controller: str = "f5-nginx"):
                 namespace="demo",
                 ingress_controller=controller,
                 ingress_class_name="nginx",
+                ingress_namespace="nginx-ingress",
                 controller=release,
                 cluster_dependencies=(nodes,),
             ),
@@ -65,10 +66,47 @@ def test_tomcat_serves_its_welcome_page_from_a_writable_root_webapp() -> None:
     assert any(m["mountPath"] == "/usr/local/tomcat/webapps/ROOT" for m in pod["containers"][0]["volumeMounts"])
 
 
-def test_httpd_listens_on_8080_as_www_data() -> None:
+def test_httpd_listens_on_8080_as_a_high_uid() -> None:
     pod = pod_spec(plan(), "demo-httpd")
-    assert pod["securityContext"]["runAsUser"] == 82
+    assert pod["securityContext"]["runAsUser"] >= 10000
     assert "Listen 8080" in pod["containers"][0]["command"][-1]
+
+
+@pytest.mark.parametrize("deployment", ["demo-httpd", "demo-tomcat"])
+def test_demo_pods_run_as_uids_outside_the_nodes_range(deployment: str) -> None:
+    """UIDs below 10000 may belong to a user of the node; checkov CKV_K8S_40 asks for 10000 or more."""
+    pod = pod_spec(plan(), deployment)
+    assert pod["securityContext"]["runAsUser"] >= 10000
+    assert pod["securityContext"]["runAsGroup"] >= 10000
+
+
+def policies(query) -> dict[str, dict]:
+    return {
+        p["inputs"]["metadata"]["name"]: p["inputs"]["spec"]
+        for p in query.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    }
+
+
+def test_namespace_denies_all_traffic_by_default_and_allows_dns_to_coredns_only() -> None:
+    specs = policies(plan())
+    assert specs["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    (rule,) = specs["allow-dns"]["egress"]
+    (peer,) = rule["to"]
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+    assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    assert sorted((p["protocol"], p["port"]) for p in rule["ports"]) == [("TCP", 53), ("UDP", 53)]
+
+
+def test_only_the_ingress_controllers_namespace_reaches_the_apps_and_only_on_their_container_port() -> None:
+    query = plan()
+    specs = policies(query)
+    for app in ("httpd", "tomcat"):
+        spec = specs[f"allow-ingress-controller-to-{app}"]
+        assert spec["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": app}
+        (rule,) = spec["ingress"]
+        assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "nginx-ingress"}}}]
+        container_ports = {p["containerPort"] for c in pod_spec(query, f"demo-{app}")["containers"] for p in c["ports"]}
+        assert {p["port"] for p in rule["ports"]} <= container_ports
 
 
 def test_services_disruption_budgets_and_autoscaler() -> None:

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from offline.upgrade_guard import ADDON, CONTROL_PLANE, NODES, VERSION_INPUTS, VersionInput, input_at
+from offline.upgrade_guard import ADDON, CONTROL_PLANE, NODES, VERSION_INPUTS, VersionInput, input_at, table_addon_version
 from tests.conftest import stack_plan
 
 Resource = dict[str, Any]
@@ -47,19 +47,17 @@ def _installed(resource: Resource, spec: VersionInput) -> bool:
     return resource["type"] == spec.resource_type and not (spec.enabled and input_at(resource["inputs"], spec.enabled) is False)
 
 
-def with_versions(plan: dict[str, Any], kubernetes: str, addon_suffix: str, nodes: str | None = None) -> dict[str, Any]:
-    """The plan with every version input set: control plane and nodes to `kubernetes` (or `nodes`), every add-on
-    to a version ending in `addon_suffix` (add-on versions are per Kubernetes minor)."""
+def with_versions(
+    plan: dict[str, Any], kubernetes: str, *, nodes: str | None = None, addons: str | None = None
+) -> dict[str, Any]:
+    """The plan with every version input set: control plane and nodes to `kubernetes` (or `nodes`), every add-on to
+    the build components/versions.py pins for `kubernetes` (or for `addons`; a made-up one for a minor it lacks)."""
+    minor = addons or kubernetes
     edited = copy.deepcopy(plan)
     for resource in edited["resources"]:
         for spec in (spec for spec in VERSION_INPUTS if _installed(resource, spec)):
-            value = {CONTROL_PLANE: kubernetes, NODES: nodes or kubernetes, ADDON: f"v1.0.0-{addon_suffix}"}[spec.role]
+            addon = spec.addon or str(resource["inputs"].get("addonName", ""))
+            build = table_addon_version(addon, minor) or f"v0.0.0-for-{minor}"
+            value = {CONTROL_PLANE: kubernetes, NODES: nodes or kubernetes, ADDON: build}[spec.role]
             _set(resource["inputs"], spec.path, value)
     return edited
-
-
-def version_paths(plan: dict[str, Any]) -> set[tuple[str, str]]:
-    """(resource name, input path) of every version input the plan carries."""
-    return {
-        (resource["name"], spec.path) for resource in plan["resources"] for spec in VERSION_INPUTS if _installed(resource, spec)
-    }

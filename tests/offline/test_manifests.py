@@ -57,6 +57,14 @@ def test_helm_releases_are_not_written_as_manifests(tmp_path: Path) -> None:
     assert "Release" not in kinds
 
 
+def test_a_manifest_from_an_earlier_run_is_removed(tmp_path: Path) -> None:
+    """Switching the ingress controller renames its namespace: the old namespace's file must not stay behind."""
+    write_manifests(stack_plan("dev", "ingress-nginx").plan, tmp_path)
+    names = {p.name for p in write_manifests(stack_plan("dev", "f5-nginx").plan, tmp_path)}
+    assert {p.name for p in (tmp_path / "manifests").iterdir()} == names
+    assert "cluster-namespace-ingress-nginx.yaml" not in names
+
+
 def test_the_schema_check_rejects_an_unknown_field() -> None:
     deployment = copy.deepcopy(next(m for m in kubernetes_objects(stack_plan("dev").plan) if m["kind"] == "Deployment"))
     deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from offline.plan_diff import diff_plans
 from offline.pr_comment import MARKER, StackReport, cost_delta, render_markdown
-from tests.offline.edits import edit, plan_copy
+from tests.offline.edits import edit, plan_copy, resources
 
 
-def markdown_for(head: dict[str, object], *, with_policies: bool = True) -> str:
+def markdown_for(head: dict[str, Any], *, with_checks: bool = True) -> str:
     base = plan_copy()
-    report = StackReport.build(diff_plans(base, head), base, head, with_policies=with_policies)
+    report = StackReport.build(diff_plans(base, head), base, head, with_checks=with_checks)
     return render_markdown("main (1234567)", "working tree", [report])
 
 
@@ -18,7 +20,11 @@ def test_the_report_starts_with_the_marker_and_sums_up_each_stack() -> None:
     edit(head, "kubernetes:core/v1:PersistentVolumeClaim", lambda inputs: inputs["spec"].update(storageClassName="gp2"))
     markdown = markdown_for(head)
     assert markdown.startswith(MARKER + "\n")
-    assert "| dev | +- 1 to replace, ? 1 may replace, 73 unchanged | 1 | ok | passed: 0 mandatory, 1 advisory |" in markdown
+    unchanged = len(head["resources"]) - 2
+    assert (
+        f"| dev | +- 1 to replace, ? 1 may replace, {unchanged} unchanged | 1 | ok | passed: 0 mandatory, 1 advisory |"
+        in markdown
+    )
     assert "replace: kubernetes:core/v1:PersistentVolumeClaim storage-ebs-pvc: owns its EBS volume" in markdown
 
 
@@ -34,12 +40,20 @@ def test_plan_values_cannot_break_out_of_their_code_block() -> None:
     markdown (an image that calls home, a fake approval) into the comment."""
     head = plan_copy()
     edit(head, "aws:kms/key:Key", lambda inputs: inputs.update(description="```\n![x](https://attacker.example/p.png)\n```"))
-    markdown = markdown_for(head, with_policies=False)
+    markdown = markdown_for(head, with_checks=False)
     fences = {line for line in markdown.splitlines() if line.startswith("```")}
     assert fences == {"````"}
     assert "\n![x]" not in markdown
 
 
-def test_no_cost_figure_until_the_estimate_exists() -> None:
-    assert cost_delta(plan_copy(), plan_copy()) is None
-    assert "Cost" not in markdown_for(plan_copy(), with_policies=False)
+def test_the_cost_change_prices_both_plans_alike() -> None:
+    """offline/cost.py prices node groups from their scaling config: one more node costs more, no change costs
+    nothing extra, and a stack without config has no estimate rather than an invented one."""
+    bigger = plan_copy()
+    for group in resources(bigger, "aws:eks/nodeGroup:NodeGroup"):
+        group["inputs"]["scalingConfig"]["desiredSize"] += 1
+    change = cost_delta(plan_copy(), bigger)
+    assert change is not None and "(+$" in change and "(+$0.00)" not in change
+    assert "(+$0.00)" in str(cost_delta(plan_copy(), plan_copy()))
+    assert cost_delta({**plan_copy(), "stack": "nowhere"}, {**plan_copy(), "stack": "nowhere"}) is None
+    assert "not estimated" in markdown_for(plan_copy(), with_checks=False)

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from offline.plan_diff import diff_plans
-from offline.upgrade_guard import check_plans, main
-from tests.offline.edits import one, plan_copy, resources, version_paths, with_versions
+from offline.upgrade_guard import ADDON, CONTROL_PLANE, NODES, carriers, check_plans, main, table_addon_version
+from tests.offline.edits import one, plan_copy, resources, with_versions
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_GROUP_TYPES = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
@@ -31,20 +31,16 @@ def node_groups(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_a_one_minor_bump_moves_control_plane_nodes_and_every_add_on_together() -> None:
-    base = with_versions(plan_copy(), "1.34", "eksbuild.134")
-    head = with_versions(plan_copy(), "1.35", "eksbuild.135")
+    """Every version input set as components/versions.py pins it for each minor: the bump passes, and the diff shows
+    the control plane, every node group and every add-on whose build differs between the two minors (the table
+    rightly keeps one vpc-cni build for several minors)."""
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
     assert check_plans(base, head) == []
-    changed = {(resource.name, change.path) for resource in diff_plans(base, head).resources for change in resource.changes}
-    carried = version_paths(head)
-    assert changed == carried
-    # Control plane, node group, vpc-cni and kube-proxy (cluster options), and the three EKS add-ons.
-    assert {path for _, path in carried} >= {
-        "version",
-        "vpcCniOptions.addonVersion",
-        "kubeProxyAddonOptions.version",
-        "addonVersion",
-    }
-    assert len([name for name, path in carried if path == "addonVersion"]) == len(resources(head, "aws:eks/addon:Addon"))
+    changed = {(resource.urn, change.path) for resource in diff_plans(base, head).resources for change in resource.changes}
+    for carrier in carriers(head):
+        moves = carrier.role != ADDON or table_addon_version(carrier.addon, "1.34") != table_addon_version(carrier.addon, "1.35")
+        assert ((carrier.urn, carrier.path) in changed) == moves, carrier.label
+    assert {c.role for c in carriers(head) if (c.urn, c.path) in changed} == {CONTROL_PLANE, NODES, ADDON}
 
 
 @pytest.mark.parametrize(
@@ -56,33 +52,48 @@ def test_a_one_minor_bump_moves_control_plane_nodes_and_every_add_on_together() 
     ],
 )
 def test_skips_and_downgrades_are_refused(old: str, new: str, words: str) -> None:
-    problems = check_plans(with_versions(plan_copy(), old, "a"), with_versions(plan_copy(), new, "b"))
+    problems = check_plans(with_versions(plan_copy(), old), with_versions(plan_copy(), new))
     assert len(problems) == 1 and words in problems[0] and problems[0].startswith("cluster cluster-eks")
 
 
 def test_nodes_left_behind_are_refused() -> None:
     """Catches: bumping kubernetesVersion while the node group keeps its old version."""
-    problems = check_plans(with_versions(plan_copy(), "1.34", "a"), with_versions(plan_copy(), "1.35", "b", nodes="1.34"))
+    problems = check_plans(with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35", nodes="1.34"))
     assert len(problems) == len(node_groups(plan_copy())) and "is on 1.34 while the control plane moves to 1.35" in problems[0]
 
 
-def test_an_add_on_left_at_its_version_is_refused() -> None:
-    """Catches: the per-minor add-on table not updated with the Kubernetes version."""
-    base = with_versions(plan_copy(), "1.34", "same")
-    head = with_versions(plan_copy(), "1.35", "same")
+def test_add_ons_must_take_the_build_the_table_gives_for_the_new_minor() -> None:
+    """Catches: the control plane moved but kube-proxy and CoreDNS kept the old minor's builds. vpc-cni keeps its
+    build rightly: components/versions.py pins the same one for both minors (EKS vpc-cni page)."""
+    problems = check_plans(with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35", addons="1.34"))
+    assert any(
+        p.startswith("add-on coredns (addons-coredns) is at v1.13.2-eksbuild.11, but components/versions.py gives")
+        for p in problems
+    )
+    assert any(p.startswith("add-on kube-proxy (cluster-eks)") for p in problems)
+    assert not any("vpc-cni" in p or "aws-ebs-csi-driver" in p for p in problems)
+
+
+def test_an_add_on_the_table_does_not_know_must_change_its_version() -> None:
+    """No table row says its build suits the new minor: keeping it is refused rather than assumed fine."""
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
+    for plan in (base, head):
+        one(plan, "aws:eks/addon:Addon", "addons-coredns")["inputs"].update(addonName="adot", addonVersion="v0.9.0")
     problems = check_plans(base, head)
-    assert any("add-on coredns (addons-coredns) stays at v1.0.0-same" in problem for problem in problems)
-    assert any("add-on vpc-cni" in problem for problem in problems)
+    assert len(problems) == 1 and problems[0].startswith("add-on adot (addons-coredns) stays at v0.9.0")
 
 
-def test_unpinned_add_ons_and_launch_template_nodes_do_not_follow_the_control_plane() -> None:
-    """A bump of the cluster's version alone: EKS leaves unpinned add-ons as they are; pulumi-eks sets a node group's
-    version from the cluster only without a launch template (nodejs/eks/nodes/nodegroup.ts), and Terraform keeps an
-    unset aws_eks_node_group version. Catches: this very program before it pinned versions."""
+def test_unpinned_add_ons_and_nodes_do_not_follow_the_control_plane() -> None:
+    """A bump of the cluster's version alone: EKS leaves unpinned add-ons as they are, Terraform keeps an unset
+    aws_eks_node_group version, and pulumi-eks sets a managed node group's version from the cluster only without a
+    launch template (nodejs/eks/nodes/nodegroup.ts). Catches: this program before it pinned versions."""
     base, head = plan_copy(), plan_copy()
     for plan, version in ((base, "1.34"), (head, "1.35")):
-        one(plan, "eks:index:Cluster")["inputs"]["version"] = version
-    for plan in (base, head):
+        cluster = one(plan, "eks:index:Cluster")["inputs"]
+        cluster["version"] = version
+        # pulumi-eks resolves these for the cluster's version when unset (cluster.ts, cni-addon.ts): they follow.
+        cluster.get("vpcCniOptions", {}).pop("addonVersion", None)
+        cluster.get("kubeProxyAddonOptions", {}).pop("version", None)
         for group in node_groups(plan):
             group["inputs"].pop("version", None)
         for addon in resources(plan, "aws:eks/addon:Addon"):
@@ -90,26 +101,27 @@ def test_unpinned_add_ons_and_launch_template_nodes_do_not_follow_the_control_pl
     problems = check_plans(base, head)
     assert any(problem.startswith("add-on coredns (addons-coredns) sets no version") for problem in problems)
     assert any(problem.startswith("node group") and "sets no version" in problem for problem in problems)
-    # Cluster add-on options without a version follow the cluster (pulumi-eks resolves one per Kubernetes version).
     assert not any("vpc-cni" in problem or "kube-proxy" in problem for problem in problems)
 
 
-def test_a_node_group_without_launch_template_or_version_follows_the_cluster() -> None:
+def test_a_managed_node_group_without_launch_template_or_version_follows_the_cluster() -> None:
     """pulumi-eks nodegroup.ts: "default the version to the cluster version if not provided" (no launch template)."""
-    base = with_versions(plan_copy(), "1.34", "a")
-    head = with_versions(plan_copy(), "1.35", "b")
-    groups = resources(head, "eks:index:ManagedNodeGroup")
-    if not groups:
-        pytest.skip("the program builds aws.eks.NodeGroup: Terraform keeps an unset version where it is")
-    groups[0]["inputs"].pop("version")
-    groups[0]["inputs"].pop("launchTemplate")
-    assert check_plans(base, head) == []
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
+    group = one(head, node_groups(head)[0]["type"], node_groups(head)[0]["name"])
+    group["inputs"].pop("version")
+    group["inputs"].pop("launchTemplate")
+    problems = check_plans(base, head)
+    if group["type"] == "eks:index:ManagedNodeGroup":
+        assert problems == []
+    else:
+        # aws.eks.NodeGroup: Terraform keeps an unset version where it is (internal/service/eks/node_group.go).
+        assert len(problems) == 1 and "sets no version" in problems[0]
 
 
 def test_nodes_newer_than_their_control_plane_are_refused() -> None:
     """Kubernetes version skew policy: a kubelet may not be newer than kube-apiserver."""
-    plan = with_versions(plan_copy(), "1.34", "a")
-    head = with_versions(plan_copy(), "1.34", "a", nodes="1.35")
+    plan = with_versions(plan_copy(), "1.34")
+    head = with_versions(plan_copy(), "1.34", nodes="1.35")
     assert any("newer than cluster cluster-eks on 1.34" in problem for problem in check_plans(plan, head))
 
 

@@ -41,7 +41,7 @@ def test_shipped_plans_are_checked_at_all() -> None:
     types = {resource["type"] for resource in stack_plan("prod").resources}
     assert {
         "eks:index:Cluster",
-        "eks:index:ManagedNodeGroup",
+        "aws:eks/nodeGroup:NodeGroup",
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:kms/key:Key",
     } <= types
@@ -128,7 +128,7 @@ class Mutation:
 
 
 CLUSTER = "eks:index:Cluster"
-MNG = "eks:index:ManagedNodeGroup"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 AWS_MUTATIONS: dict[str, Mutation] = {
     "endpoint open to the world": Mutation(
         "eks-public-endpoint-restricted", set_input(CLUSTER, "publicAccessCidrs", ["0.0.0.0/0"])
@@ -143,7 +143,7 @@ AWS_MUTATIONS: dict[str, Mutation] = {
     ),
     "key rotation off": Mutation("kms-key-rotation", set_input("aws:kms/key:Key", "enableKeyRotation", False)),
     "IMDSv1 allowed": Mutation("nodes-require-imdsv2", set_launch_template(("metadataOptions", "httpTokens"), "optional")),
-    "node group without launch template": Mutation("nodes-require-imdsv2", drop_input(MNG, "launchTemplate")),
+    "node group without launch template": Mutation("nodes-require-imdsv2", drop_input(NODE_GROUP, "launchTemplate")),
     "unencrypted root volume": Mutation(
         "node-volumes-encrypted", set_launch_template(("blockDeviceMappings", "ebs", "encrypted"), "false")
     ),
@@ -152,10 +152,10 @@ AWS_MUTATIONS: dict[str, Mutation] = {
     "admin statement": Mutation("iam-no-admin-wildcard", grant_admin),
     "default tag removed": Mutation("aws-required-tags", drop_default_tag),
     "node group sizes inverted": Mutation(
-        "node-group-scaling", set_input(MNG, "scalingConfig", {"minSize": 4, "desiredSize": 2, "maxSize": 4})
+        "node-group-scaling", set_input(NODE_GROUP, "scalingConfig", {"minSize": 4, "desiredSize": 2, "maxSize": 4})
     ),
     "node group too large": Mutation(
-        "node-group-scaling", set_input(MNG, "scalingConfig", {"minSize": 1, "desiredSize": 2, "maxSize": 50})
+        "node-group-scaling", set_input(NODE_GROUP, "scalingConfig", {"minSize": 1, "desiredSize": 2, "maxSize": 50})
     ),
 }
 

@@ -20,5 +20,5 @@ def check_common(query: PlanQuery, stack: str) -> None:
 
     assert query.plan["outputs"]["kubeconfig"] == "[secret]"
     assert query.plan["outputs"]["clusterName"] == f"eks-platform-{stack}"
-    for key in ("vpcId", "publicSubnetIds", "privateSubnetIds", "nodeGroupName", "region"):
+    for key in ("vpcId", "publicSubnetIds", "privateSubnetIds", "nodeGroupNames", "kubernetesVersion", "region"):
         assert key in query.plan["outputs"]

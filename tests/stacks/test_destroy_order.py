@@ -1,62 +1,28 @@
 """The seed's closing warning as a guarantee: `pulumi destroy` leaves no load balancer and no EBS volume behind.
 
-Pulumi deletes a resource before everything it depends on. So every object that owns a cloud resource
-(a LoadBalancer Service, directly or inside a Helm release, and every PVC with the gate that waits for its
-EBS volume to be gone) must depend on the node group, the EBS CSI add-on and the cluster: then it is
-deleted while the controllers that clean up (delete the volume, the NLB) still run.
+Each guarantee is a runtime need of the lifecycle rehearsal (offline/lifecycle.py), checked here per stack and
+ingress controller; these tests pin which needs cover what the seed warns about.
 """
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
-from offline.plan_query import PlanQuery
+from offline.lifecycle import check_needs
 from tests.conftest import stack_plan
 
 VOLUME_GATE = "pulumi-python:dynamic/storage:VolumeReleaseGate"
 STACKS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx")]
-
-
-def cloud_owners(query: PlanQuery) -> list[dict]:
-    owners = list(query.of_type("kubernetes:core/v1:PersistentVolumeClaim"))
-    owners += query.of_type(VOLUME_GATE)
-    owners += [s for s in query.of_type("kubernetes:core/v1:Service") if s["inputs"]["spec"].get("type") == "LoadBalancer"]
-    owners += [
-        release
-        for release in query.of_type("kubernetes:helm.sh/v3:Release")
-        if release["inputs"]["values"].get("controller", {}).get("service", {}).get("type") == "LoadBalancer"
-    ]
-    return owners
-
-
-def must_outlive(query: PlanQuery) -> list[dict]:
-    (node_group,) = query.of_type("eks:index:ManagedNodeGroup")
-    (cluster,) = query.of_type("eks:index:Cluster")
-    (csi,) = [a for a in query.of_type("aws:eks/addon:Addon") if a["inputs"]["addonName"] == "aws-ebs-csi-driver"]
-    return [node_group, csi, cluster]
-
-
-def violations(query: PlanQuery) -> list[str]:
-    return [
-        f"{owner['urn']} could outlive {target['urn']}"
-        for owner in cloud_owners(query)
-        for target in must_outlive(query)
-        if not query.depends_on(owner["urn"], target["urn"])
-    ]
+# What must be gone before the controllers that clean up after it: the needs that say so.
+CLEAN_UP_NEEDS = {"volume-deletion", "load-balancer-deletion", "public-addresses", "workloads-nodes", "workloads-egress"}
 
 
 @pytest.mark.parametrize(("stack", "controller"), STACKS)
 def test_everything_that_owns_a_cloud_resource_is_deleted_first(stack: str, controller: str) -> None:
-    query = stack_plan(stack, controller)
-    owners = cloud_owners(query)
-    assert {o["type"] for o in owners} == {
-        "kubernetes:core/v1:PersistentVolumeClaim",
-        VOLUME_GATE,
-        "kubernetes:helm.sh/v3:Release",
-    }
-    assert violations(query) == []
+    checks = [c for c in check_needs(stack_plan(stack, controller).plan) if c.need in CLEAN_UP_NEEDS]
+    owners = {c.consumer.rsplit("::", 1)[-1] for c in checks if c.need in ("volume-deletion", "load-balancer-deletion")}
+    assert owners == {"storage-ebs-pvc", "storage-ebs-pvc-released", "ingress-release"}
+    assert [c for c in checks if not c.holds] == []
 
 
 @pytest.mark.parametrize(("stack", "controller"), STACKS)
@@ -75,36 +41,6 @@ def test_helm_releases_wait_for_their_objects_to_be_deleted(stack: str, controll
     for release in stack_plan(stack, controller).of_type("kubernetes:helm.sh/v3:Release"):
         # skipAwait false makes `helm uninstall` wait, so the LoadBalancer Service's finalizer (the NLB) is gone first.
         assert release["inputs"]["skipAwait"] is False, release["urn"]
-
-
-def test_the_check_fails_when_a_claim_loses_its_edges() -> None:
-    plan = copy.deepcopy(stack_plan("dev").plan)
-    for resource in plan["resources"]:
-        resource["dependencies"] = [d for d in resource["dependencies"] if "addons-ebs-csi-driver" not in d]
-    problems = violations(PlanQuery(plan))
-    claim = "urn:pulumi:dev::eks-platform::eks-platform:storage:Storage$kubernetes:core/v1:PersistentVolumeClaim::storage-ebs-pvc"
-    csi = "urn:pulumi:dev::eks-platform::eks-platform:cluster:ClusterAddons$aws:eks/addon:Addon::addons-ebs-csi-driver"
-    assert f"{claim} could outlive {csi}" in problems
-
-
-def test_a_load_balancer_service_outside_the_graph_order_is_caught() -> None:
-    plan = copy.deepcopy(stack_plan("dev").plan)
-    plan["resources"].append(
-        {
-            "urn": "urn:pulumi:dev::eks-platform::kubernetes:core/v1:Service::stray-lb",
-            "type": "kubernetes:core/v1:Service",
-            "name": "stray-lb",
-            "custom": True,
-            "parent": None,
-            "provider": None,
-            "providers": {},
-            "dependencies": [],
-            "inputs": {"spec": {"type": "LoadBalancer"}},
-            "protect": False,
-            "retainOnDelete": False,
-        }
-    )
-    assert len(violations(PlanQuery(plan))) == 3
 
 
 def test_prod_protects_the_cluster_and_the_claim() -> None:
@@ -126,9 +62,6 @@ def test_iam_permissions_outlive_what_uses_them(stack: str) -> None:
     users = [r for r in users if not r["type"].startswith(("aws:iam/", "pulumi:providers:"))]
     for permission in permissions:
         assert any(permission["urn"] in user["dependencies"] for user in users), f"nothing waits for {permission['urn']}"
-    (cluster,) = query.of_type("eks:index:Cluster")
-    (node_group,) = query.of_type("eks:index:ManagedNodeGroup")
-    (csi,) = [a for a in query.of_type("aws:eks/addon:Addon") if a["inputs"]["addonName"] == "aws-ebs-csi-driver"]
-    for consumer, role_prefix in ((cluster, "iam-cluster-"), (node_group, "iam-node-"), (csi, "addons-ebs-csi-")):
-        mine = [p for p in permissions if p["name"].startswith(role_prefix)]
-        assert mine and all(p["urn"] in consumer["dependencies"] for p in mine), consumer["urn"]
+    checks = check_needs(query.plan)
+    for need in ("node-permissions", "control-plane-permissions", "volume-deletion"):
+        assert any(c.need == need and "iam" in c.provider for c in checks if c.holds), need

@@ -24,7 +24,7 @@ def test_every_kubernetes_object_uses_the_cluster_provider(stack: str, controlle
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_switching_the_controller_changes_the_release_and_the_ingress_only(stack: str) -> None:
+def test_switching_the_controller_changes_the_release_the_ingress_and_its_allow_rules_only(stack: str) -> None:
     f5, community = stack_plan(stack, "f5-nginx"), stack_plan(stack, "ingress-nginx")
     f5_release = f5.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]
     community_release = community.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]
@@ -36,7 +36,14 @@ def test_switching_the_controller_changes_the_release_and_the_ingress_only(stack
     assert f5_ingress["spec"]["ingressClassName"] == community_ingress["spec"]["ingressClassName"] == "nginx"
     different = {r["urn"] for r in f5.resources if (other := community.find(r["urn"])) is None or other["inputs"] != r["inputs"]}
     names = {urn.rsplit("::", 1)[-1] for urn in different}
-    assert names == {"ingress-namespace", "ingress-release", "demo-ingress"}
+    # The demo apps admit traffic from the controller's namespace only, so those policies follow it.
+    assert names == {
+        "ingress-namespace",
+        "ingress-release",
+        "demo-ingress",
+        "demo-allow-ingress-to-httpd",
+        "demo-allow-ingress-to-tomcat",
+    }
 
 
 def test_prod_ingress_spreads_over_zones_and_dev_does_not() -> None:
@@ -57,5 +64,5 @@ def test_demo_urls_and_autoscaler_outputs(stack: str) -> None:
     release = query.one("kubernetes:helm.sh/v3:Release", "autoscaler-release")["inputs"]
     assert release["values"]["autoDiscovery"]["clusterName"] == f"eks-platform-{stack}"
     assert release["version"] == "9.54.0"
-    group = query.one("eks:index:ManagedNodeGroup", "nodes-mng")["inputs"]
-    assert group["ignoreScalingChanges"] is True
+    for group in query.of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert group["ignoreChanges"] == ["scalingConfig.desiredSize"]

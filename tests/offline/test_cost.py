@@ -1,0 +1,351 @@
+"""The monthly cost estimate: recomputed by hand, moved by exactly the priced amount, never a guessed number."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offline.cost import (
+    README_BEGIN,
+    README_END,
+    CostInputError,
+    analyse,
+    estimate,
+    main,
+    preview_lines,
+    readme_block,
+    stack_assumptions,
+)
+from offline.plan_query import PlanQuery
+from offline.preview import build_plan
+from offline.prices import PRICE_FILE, PriceBook, load_prices
+from settings import CostAssumptions
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULTS = CostAssumptions(nat_data_gb_per_month=100, log_ingest_gb_per_month=5, nlb_capacity_units=1, spot_discount_percent=0)
+
+
+@cache
+def plan(stack: str, **overrides: str) -> dict[str, Any]:
+    result: dict[str, Any] = build_plan(stack, overrides={f"eks-platform:{k}": v for k, v in overrides.items()}).to_json()
+    return result
+
+
+def figures() -> dict[str, Decimal]:
+    document = json.loads(PRICE_FILE.read_text(), parse_float=Decimal)
+    return {key: Decimal(entry["usd"]) for key, entry in document["regions"]["eu-central-1"]["prices"].items()}
+
+
+def book_with(tmp_path: Path, extra: dict[str, tuple[float, str]]) -> PriceBook:
+    """The shipped price file plus test-only figures (not AWS prices) for what it cannot source."""
+    document = json.loads(PRICE_FILE.read_text())
+    region = document["regions"]["eu-central-1"]
+    for price_id, (usd, unit) in extra.items():
+        region["notSourced"].pop(price_id, None)
+        region["prices"][price_id] = {
+            "usd": usd,
+            "unit": unit,
+            "source": "https://example.com/test-fixture",
+            "date": "2026-01-01",
+        }
+    path = tmp_path / "aws.json"
+    path.write_text(json.dumps(document))
+    return load_prices(path)
+
+
+def line(report: Any, resource: str, item_start: str) -> Any:
+    matches = [ln for ln in report.lines if ln.resource == resource and ln.item.startswith(item_start)]
+    assert len(matches) == 1, [ln.item for ln in report.lines if ln.resource == resource]
+    return matches[0]
+
+
+def test_dev_total_recomputed_by_hand_from_the_price_file(dev: PlanQuery) -> None:
+    """Control plane 730 h, one KMS key, the NAT's Elastic IP and the NLB's 3 addresses (one per public subnet,
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/network/availability-zones.html), 2 x 20 GiB node
+    roots and the 4Gi claim on gp3. Everything else has no sourced eu-central-1 figure and stays out."""
+    p = figures()
+    by_hand = (
+        p["eks.cluster.standard"] * 730
+        + p["kms.key"] * 1
+        + p["vpc.public-ipv4"] * 730 * (1 + 3)
+        + p["ebs.gp3.storage"] * (2 * 20 + 4)
+    )
+    report = estimate(dev.plan, load_prices(), DEFAULTS)
+    assert report.total_usd == by_hand == Decimal("92.7888")
+    assert {(ln.resource, ln.item) for ln in report.unpriced} == {
+        ("cluster-eks", "control-plane logs ingested (5 log types)"),
+        ("cluster-control-plane-logs", "control-plane logs stored (7-day retention)"),
+        ("ingress-release", "Network Load Balancer"),
+        ("ingress-release", "NLB capacity units (1 NLCU on average)"),
+        ("network-nat-eu-central-1a", "NAT gateway"),
+        ("network-nat-eu-central-1a", "NAT data processed"),
+        ("nodes-group", "2 x t3.medium SPOT"),
+    }
+    assert all(ln.note.startswith("no price") or "no price:" in ln.note for ln in report.unpriced)
+
+
+def test_per_zone_nat_adds_exactly_two_gateways_and_their_addresses() -> None:
+    single = estimate(plan("dev"), load_prices(), DEFAULTS)
+    per_zone = estimate(plan("dev", natStrategy="per-zone"), load_prices(), DEFAULTS)
+    assert per_zone.total_usd - single.total_usd == 2 * figures()["vpc.public-ipv4"] * 730
+    assert len(per_zone.unpriced) - len(single.unpriced) == 4  # two more gateways, each hourly and data
+    processed = [ln.quantity for ln in per_zone.lines if ln.item == "NAT data processed"]
+    assert sorted(processed) == [33, 33, 34] and sum(processed) == DEFAULTS.nat_data_gb_per_month
+
+
+def test_one_more_node_adds_exactly_its_root_volume_and_its_hours() -> None:
+    two = estimate(plan("dev"), load_prices(), DEFAULTS)
+    three = estimate(plan("dev", nodeDesiredSize="3"), load_prices(), DEFAULTS)
+    assert three.total_usd - two.total_usd == 20 * figures()["ebs.gp3.storage"]
+    assert line(three, "nodes-group", "3 x t3.medium").quantity - line(two, "nodes-group", "2 x t3.medium").quantity == 730
+
+
+def test_instance_type_change_moves_the_total_by_the_price_difference(tmp_path: Path) -> None:
+    """With EC2 figures in the book (test-only numbers), a type change moves nodes x 730 h x the difference.
+    With the shipped file both types are 'no price', so the priced total does not move at all."""
+    fake = book_with(tmp_path, {"ec2.t3.medium": (0.5, "instance-hour"), "ec2.m6i.large": (0.75, "instance-hour")})
+    before = estimate(plan("dev"), fake, DEFAULTS)
+    after = estimate(plan("dev", nodeInstanceTypes='["m6i.large"]'), fake, DEFAULTS)
+    assert after.total_usd - before.total_usd == 2 * 730 * (Decimal("0.75") - Decimal("0.5"))
+    shipped_before = estimate(plan("dev"), load_prices(), DEFAULTS)
+    shipped_after = estimate(plan("dev", nodeInstanceTypes='["m6i.large"]'), load_prices(), DEFAULTS)
+    assert shipped_after.total_usd == shipped_before.total_usd
+    assert line(shipped_after, "nodes-group", "2 x m6i.large").monthly_usd is None
+
+
+def test_several_instance_types_price_the_first_and_say_so(tmp_path: Path, dev: PlanQuery) -> None:
+    fake = book_with(tmp_path, {"ec2.t3.medium": (0.5, "instance-hour")})
+    nodes = line(estimate(dev.plan, fake, DEFAULTS), "nodes-group", "2 x t3.medium SPOT")
+    assert nodes.monthly_usd == 2 * 730 * Decimal("0.5")
+    assert "priced as t3.medium, the first of t3.medium, t3a.medium" in nodes.note
+
+
+def test_spot_is_a_stated_discount_on_on_demand(tmp_path: Path, dev: PlanQuery) -> None:
+    fake = book_with(tmp_path, {"ec2.t3.medium": (0.5, "instance-hour")})
+    discounted = CostAssumptions(100, 5, 1, spot_discount_percent=60)
+    nodes = line(estimate(dev.plan, fake, discounted), "nodes-group", "2 x t3.medium SPOT")
+    assert nodes.unit_usd == Decimal("0.2")
+    assert "SPOT: On-Demand minus 60% (assumption: costSpotDiscountPercent)" in nodes.note
+
+
+def with_cluster(plan_json: dict[str, Any], **inputs: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(plan_json)
+    cluster = next(r for r in changed["resources"] if r["type"] == "eks:index:Cluster")
+    cluster["inputs"].update(inputs)
+    return changed
+
+
+def test_extended_rate_only_after_standard_support_ends(dev: PlanQuery) -> None:
+    """Clusters merely set to EXTENDED pay standard costs while their version is in standard support
+    (https://docs.aws.amazon.com/eks/latest/userguide/enable-extended-support.html); pulumi-eks defaults the
+    upgrade policy to EXTENDED, so an absent supportType counts as EXTENDED."""
+    prices = load_prices()
+    ends = prices.standard_support_ends["1.35"]
+    unset = copy.deepcopy(dev.plan)
+    del next(r for r in unset["resources"] if r["type"] == "eks:index:Cluster")["inputs"]["upgradePolicy"]
+    for extended in (with_cluster(dev.plan, upgradePolicy={"supportType": "EXTENDED"}), unset):
+        during = line(estimate(extended, prices, DEFAULTS, on=ends), "cluster-eks", "EKS control plane")
+        after = line(estimate(extended, prices, DEFAULTS, on=ends + timedelta(days=1)), "cluster-eks", "EKS control plane")
+        assert (during.price_id, during.monthly_usd) == ("eks.cluster.standard", Decimal("73.000"))
+        assert (after.price_id, after.monthly_usd) == ("eks.cluster.extended", Decimal("438.000"))
+        assert "supportType EXTENDED" in during.note
+    # The shipped stacks choose STANDARD (kubernetesSupportType): EKS upgrades the cluster instead of billing more.
+    auto_upgraded = line(estimate(dev.plan, prices, DEFAULTS, on=ends + timedelta(days=1)), "cluster-eks", "EKS control plane")
+    assert auto_upgraded.price_id == "eks.cluster.standard" and "EKS upgrades it" in auto_upgraded.note
+
+
+def test_version_without_support_calendar_has_no_price(dev: PlanQuery) -> None:
+    report = estimate(with_cluster(dev.plan, version="1.99"), load_prices(), DEFAULTS)
+    control_plane = line(report, "cluster-eks", "EKS control plane")
+    assert control_plane.monthly_usd is None and "no support calendar" in control_plane.note
+
+
+def test_default_day_is_the_price_files_as_of_so_the_figure_is_reproducible(dev: PlanQuery) -> None:
+    prices = load_prices()
+    assert estimate(dev.plan, prices, DEFAULTS).on == prices.as_of
+
+
+def without_log_group(plan_json: dict[str, Any]) -> dict[str, Any]:
+    changed = copy.deepcopy(plan_json)
+    changed["resources"] = [r for r in changed["resources"] if r["type"] != "aws:cloudwatch/logGroup:LogGroup"]
+    return changed
+
+
+def test_log_storage_is_the_steady_state_of_the_retention(tmp_path: Path, dev: PlanQuery) -> None:
+    """Without a log group EKS creates /aws/eks/<cluster>/cluster without retention: storage grows, no price."""
+    fake = book_with(tmp_path, {"logs.ingestion": (0.5, "GB"), "logs.storage": (0.03, "GB-month")})
+    unbounded = line(estimate(without_log_group(dev.plan), fake, DEFAULTS), "cluster-eks", "control-plane logs stored")
+    assert unbounded.monthly_usd is None and "keeps logs forever" in unbounded.note
+    report = estimate(dev.plan, fake, DEFAULTS)
+    stored = line(report, "cluster-control-plane-logs", "control-plane logs stored (7-day retention)")
+    assert stored.quantity == Decimal(5) * 7 * 12 / 365
+    assert line(report, "cluster-eks", "control-plane logs ingested").monthly_usd == Decimal("2.5")
+
+
+def with_ingress_annotations(plan_json: dict[str, Any], annotations: dict[str, str]) -> dict[str, Any]:
+    changed = copy.deepcopy(plan_json)
+    release = next(r for r in changed["resources"] if r["name"] == "ingress-release")
+    release["inputs"]["values"]["controller"]["service"]["annotations"] = annotations
+    return changed
+
+
+def test_internal_nlb_has_no_public_addresses(dev: PlanQuery) -> None:
+    internal = with_ingress_annotations(
+        dev.plan,
+        {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+            "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+        },
+    )
+    items = [ln.item for ln in estimate(internal, load_prices(), DEFAULTS).lines if ln.resource == "ingress-release"]
+    assert items == ["Network Load Balancer", "NLB capacity units (1 NLCU on average)"]
+
+
+def test_load_balancer_without_nlb_annotation_is_a_classic_one_without_price(dev: PlanQuery) -> None:
+    classic = with_ingress_annotations(dev.plan, {})
+    lines = [ln for ln in estimate(classic, load_prices(), DEFAULTS).lines if ln.resource == "ingress-release"]
+    assert [(ln.item, ln.monthly_usd) for ln in lines] == [("Classic Load Balancer", None)]
+
+
+@pytest.mark.parametrize(("size", "gib"), [("4Gi", 4), ("5G", 5), ("1Ti", 1024), ("1500Mi", 2)])
+def test_claims_are_priced_in_whole_gib(dev: PlanQuery, size: str, gib: int) -> None:
+    changed = copy.deepcopy(dev.plan)
+    claim = next(r for r in changed["resources"] if r["type"] == "kubernetes:core/v1:PersistentVolumeClaim")
+    claim["inputs"]["spec"]["resources"]["requests"]["storage"] = size
+    volume = line(estimate(changed, load_prices(), DEFAULTS), "storage-ebs-pvc", f"{gib} GiB gp3")
+    assert volume.quantity == gib
+
+
+def test_prod_prices_three_gateways_addresses_and_larger_roots(prod: PlanQuery) -> None:
+    p = figures()
+    report = estimate(prod.plan, load_prices(), stack_assumptions("prod"))
+    assert report.total_usd == (
+        p["eks.cluster.standard"] * 730
+        + p["kms.key"]
+        + p["vpc.public-ipv4"] * 730 * (3 + 3)
+        + p["ebs.gp3.storage"] * (3 * 50 + 4)
+    )
+
+
+def test_readme_block_is_what_the_generator_produces_now(dev: PlanQuery, prod: PlanQuery) -> None:
+    """Regenerate with `make readme-estimates` when this fails (prices, plans or the estimate changed)."""
+    prices = load_prices()
+    analysed = [analyse(query.plan, stack, prices) for stack, query in (("dev", dev), ("prod", prod))]
+    expected = readme_block([report for report, _ in analysed], [deploy.summary() for _, deploy in analysed])
+    readme = (ROOT / "README.md").read_text()
+    actual = readme[readme.index(README_BEGIN) : readme.index(README_END) + len(README_END)]
+    assert actual == expected
+
+
+def with_region(plan_json: dict[str, Any], region: str) -> dict[str, Any]:
+    changed = copy.deepcopy(plan_json)
+    for resource in changed["resources"]:
+        if resource["type"] == "pulumi:providers:aws":
+            resource["inputs"]["region"] = region
+    return changed
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_prints_both_estimates_and_writes_cost_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dev: PlanQuery
+) -> None:
+    (tmp_path / "plan.json").write_text(json.dumps(dev.plan))
+    code, out, err = run(["--plan", str(tmp_path / "plan.json"), "--stack", "dev", "--out", str(tmp_path)], capsys)
+    assert (code, err) == (0, "")
+    assert "Total of priced items: $92.79 per month" in out and "critical path" in out
+    written = json.loads((tmp_path / "cost.json").read_text())
+    assert written["totalUsd"] == pytest.approx(92.7888) and written["deployTime"]["criticalPathSeconds"] > 0
+
+
+def test_cli_unknown_region_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], dev: PlanQuery) -> None:
+    (tmp_path / "plan.json").write_text(json.dumps(with_region(dev.plan, "us-west-2")))
+    code, out, err = run(["--plan", str(tmp_path / "plan.json"), "--stack", "dev", "--out", str(tmp_path)], capsys)
+    assert (code, out) == (2, "")
+    assert err == "offline-cost: no prices for region 'us-west-2' in aws.json (regions with prices: eu-central-1)\n"
+    assert not (tmp_path / "cost.json").exists()
+
+
+def test_cli_malformed_price_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dev: PlanQuery
+) -> None:
+    (tmp_path / "plan.json").write_text(json.dumps(dev.plan))
+    (tmp_path / "prices.json").write_text('{"schema": 1,')
+    code, out, err = run(
+        ["--plan", str(tmp_path / "plan.json"), "--stack", "dev", "--prices", str(tmp_path / "prices.json")], capsys
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith("offline-cost: prices.json: not valid JSON") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--stack", "dev"], "--plan and --stack are required"),
+        (["--plan", "missing.json", "--stack", "dev"], "cannot read plan"),
+        (["--plan", "{plan}", "--stack", "qa"], "no stack file Pulumi.qa.yaml"),
+    ],
+)
+def test_cli_bad_arguments_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dev: PlanQuery, argv: list[str], words: str
+) -> None:
+    (tmp_path / "plan.json").write_text(json.dumps(dev.plan))
+    code, _, err = run([arg.replace("{plan}", str(tmp_path / "plan.json")) for arg in argv], capsys)
+    assert code == 2 and words in err and err.count("\n") == 1
+
+
+def test_preview_skips_the_estimate_for_a_region_without_prices_and_writes_no_cost_json(tmp_path: Path, dev: PlanQuery) -> None:
+    lines = preview_lines(with_region(dev.plan, "us-west-2"), "dev", load_prices(), tmp_path)
+    assert lines == ["cost estimate skipped: no prices for region 'us-west-2' in aws.json (regions with prices: eu-central-1)"]
+    assert not (tmp_path / "cost.json").exists()
+
+
+def test_preview_with_a_malformed_price_file_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from offline import preview
+
+    broken = tmp_path / "aws.json"
+    broken.write_text("[]")
+    monkeypatch.setattr(preview, "load_prices", lambda: load_prices(broken))
+    code = preview.main(["--stack", "dev", "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err == "offline-preview: aws.json: the top level must be an object\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_cost_report_json_is_plain_numbers(dev: PlanQuery) -> None:
+    payload = estimate(dev.plan, load_prices(), DEFAULTS).to_json()
+    json.dumps(payload)
+    assert payload["on"] == date.fromisoformat(payload["pricesAsOf"]).isoformat()
+
+
+def test_estimate_reads_the_stack_file_over_the_defaults(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").symlink_to(ROOT / "Pulumi.yaml")
+    (tmp_path / "Pulumi.qa.yaml").write_text("config:\n  eks-platform:costSpotDiscountPercent: 40\n")
+    assert stack_assumptions("qa", tmp_path).spot_discount_percent == 40
+    assert stack_assumptions("qa", tmp_path).nat_data_gb_per_month == 100
+    (tmp_path / "Pulumi.qa.yaml").write_text("config:\n  eks-platform:costSpotDiscountPercent: 95\n")
+    with pytest.raises(CostInputError) as caught:
+        stack_assumptions("qa", tmp_path)
+    assert str(caught.value) == "invalid config eks-platform:costSpotDiscountPercent = 95: expected a whole number from 0 to 90"
+
+
+def test_claim_whose_class_sets_no_volume_type_has_no_price(dev: PlanQuery) -> None:
+    changed = copy.deepcopy(dev.plan)
+    storage_class = next(r for r in changed["resources"] if r["type"] == "kubernetes:storage.k8s.io/v1:StorageClass")
+    del storage_class["inputs"]["parameters"]["type"]
+    volume = line(estimate(changed, load_prices(), DEFAULTS), "storage-ebs-pvc", "volume for claim ebs-pvc")
+    assert volume.monthly_usd is None and "sets no type" in volume.note
