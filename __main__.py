@@ -102,11 +102,14 @@ addons = ClusterAddons(
 )
 
 # --- Kubernetes half: everything below uses this provider, and everything that owns a cloud resource or
-# runs on nodes depends on the nodes, the add-ons and the cluster, so `pulumi destroy` removes it first.
+# runs on nodes depends on the nodes and the cluster, so `pulumi destroy` removes it first; what needs an add-on
+# at run time (DNS, Pod Identity, the EBS CSI driver) depends on the add-ons too. The lifecycle rehearsal
+# (offline/lifecycle.py) checks each of these needs.
 k8s_provider = k8s.Provider("k8s", kubeconfig=cluster.kubeconfig_json, enable_server_side_apply=True)
 on_cluster = pulumi.ResourceOptions(providers=[k8s_provider])
 on_cluster_and_aws = pulumi.ResourceOptions(providers=[k8s_provider, aws_provider])
-after_nodes = (cluster.eks_cluster, nodes, addons)
+on_nodes = (cluster.eks_cluster, nodes)
+after_nodes = (*on_nodes, addons)
 
 ingress = IngressController(
     "ingress",
@@ -114,12 +117,14 @@ ingress = IngressController(
         controller=settings.ingress_controller,
         replicas=settings.ingress_replicas,
         zone_spread=settings.is_production,
-        # Its NLB holds public addresses: deleted before the internet gateway and the public routes.
-        cluster_dependencies=(*after_nodes, *network.public_routing),
+        # Needs no add-on (it proxies to endpoints, not DNS names); its NLB holds public addresses, so it is
+        # deleted before the internet gateway and the public routes.
+        cluster_dependencies=(*on_nodes, *network.public_routing),
     ),
     on_cluster,
 )
-MetricsServer("metrics", MetricsServerArgs(replicas=2, cluster_dependencies=after_nodes), on_cluster)
+# Scrapes kubelets by node address: no add-on needed.
+MetricsServer("metrics", MetricsServerArgs(replicas=2, cluster_dependencies=on_nodes), on_cluster)
 ClusterAutoscaler(
     "autoscaler",
     ClusterAutoscalerArgs(
@@ -139,7 +144,9 @@ demo = DemoWorkloads(
         ingress_class_name=ingress.ingress_class_name,
         ingress_namespace=ingress.namespace_name,
         controller=ingress.release,
-        cluster_dependencies=after_nodes,
+        # Plain web servers behind the ingress: no add-on needed (the Storage pods in the same namespace wait for the
+        # EBS CSI driver themselves).
+        cluster_dependencies=on_nodes,
     ),
     on_cluster,
 )

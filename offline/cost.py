@@ -507,10 +507,13 @@ def render_table(report: CostReport) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     out = [f"Monthly cost estimate for {report.stack} ({report.region}):"]
     out.extend("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *rows])
-    out.append(
-        f"  Total of priced items: {_money(report.total_usd)} per month; "
-        f"{len(report.unpriced)} items have no price (not in the total):"
-    )
+    if report.unpriced:
+        out.append(
+            f"  Total of priced items: {_money(report.total_usd)} per month; "
+            f"{len(report.unpriced)} items have no price (not in the total):"
+        )
+    else:
+        out.append(f"  Total: {_money(report.total_usd)} per month (every item priced)")
     out.extend(f"    {line.resource}: {line.item}: {line.note}" for line in report.unpriced)
     out.append("  Assumptions: " + "; ".join(report.assumptions))
     return "\n".join(out)

@@ -120,7 +120,16 @@ def price_file(tmp_path: Path) -> Path:
     return path
 
 
+def without(price_file: Path, *price_ids: str) -> Path:
+    document = json.loads(price_file.read_text())
+    for price_id in price_ids:
+        del document["regions"]["eu-central-1"]["prices"][price_id]
+    price_file.write_text(json.dumps(document))
+    return price_file
+
+
 def test_refresh_writes_figures_the_estimate_accepts(price_file: Path) -> None:
+    without(price_file, "logs.ingestion", "ec2.m6i.large")
     client = FakePricing()
     left_out = refresh_prices.refresh(
         client, "eu-central-1", ["t3.medium", "t3a.medium", "m6i.large"], price_file, today=date(2026, 12, 1)
@@ -138,6 +147,12 @@ def test_refresh_writes_figures_the_estimate_accepts(price_file: Path) -> None:
     assert "logs.ingestion" in region.not_sourced and "returned 2 matching products" in region.not_sourced["logs.ingestion"]
     assert "ec2.m6i.large" in region.not_sourced
     assert any(line.startswith("logs.ingestion:") for line in left_out)
+
+
+def test_a_figure_the_api_no_longer_matches_uniquely_keeps_the_sourced_one_the_file_had(price_file: Path) -> None:
+    previous = load_prices(price_file).region("eu-central-1").prices["logs.ingestion"]
+    refresh_prices.refresh(FakePricing(), "eu-central-1", ["t3.medium"], price_file)
+    assert load_prices(price_file).region("eu-central-1").prices["logs.ingestion"] == previous
 
 
 def test_requests_filter_by_region_and_follow_next_token(price_file: Path) -> None:

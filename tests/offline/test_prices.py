@@ -124,10 +124,14 @@ def test_unreadable_file_is_one_line(tmp_path: Path) -> None:
     assert "cannot read" in str(caught.value)
 
 
-def test_not_sourced_reason_is_what_no_price_says() -> None:
-    region = load_prices().region("eu-central-1")
-    assert region.why_missing("ec2.t3.medium").startswith("not sourced for eu-central-1: no source found")
-    assert region.why_missing("ec2.x9.large") == "not in the price file for eu-central-1"
+def test_not_sourced_reason_is_what_no_price_says(tmp_path: Path) -> None:
+    document = copy.deepcopy(shipped())
+    region = document["regions"]["eu-central-1"]
+    del region["prices"]["ec2.t3.medium"]
+    region["notSourced"]["ec2.t3.medium"] = "no source found that states the eu-central-1 On-Demand rate"
+    prices = load_prices(write(tmp_path, document)).region("eu-central-1")
+    assert prices.why_missing("ec2.t3.medium").startswith("not sourced for eu-central-1: no source found")
+    assert prices.why_missing("ec2.x9.large") == "not in the price file for eu-central-1"
 
 
 def test_copy_of_shipped_file_round_trips(tmp_path: Path) -> None:
