@@ -26,7 +26,7 @@ REPLACE: Final = "replace"
 MAY_REPLACE: Final = "may replace"
 UPDATE: Final = "update"
 
-TF_EKS_CLUSTER: Final = "hashicorp/terraform-provider-aws@00555dc5 internal/service/eks/cluster.go"
+TF_EKS_CLUSTER: Final = "hashicorp/terraform-provider-aws internal/service/eks/cluster.go (2026, with deletion_protection)"
 TF_EKS_NODE_GROUP: Final = "hashicorp/terraform-provider-aws@012e0a32 internal/service/eks/node_group.go"
 TF_EKS_ADDON: Final = "hashicorp/terraform-provider-aws@00a35305 internal/service/eks/addon.go"
 TF_VPC: Final = "hashicorp/terraform-provider-aws@00081ce4 internal/service/ec2/vpc_.go"
@@ -203,6 +203,7 @@ _AWS: Final[Mapping[str, TypeRules]] = {
             "publicAccessCidrs",
             "authenticationMode",
             "upgradePolicy",
+            "deletionProtection",
             "subnetIds",
             "privateSubnetIds",
             "publicSubnetIds",

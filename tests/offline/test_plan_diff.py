@@ -148,15 +148,17 @@ def test_kms_key_usage_replaces_the_key_a_description_does_not() -> None:
 
 
 def test_cluster_inputs_replace_update_or_may_replace_as_the_sources_say() -> None:
-    """pulumi-eks passes name and serviceRole to aws_eks_cluster (ForceNew name, role_arn in cluster.go) and
-    publicAccessCidrs to vpc_config (updated in place); vpcId reaches the cluster only through a security group
-    that no source traced here, so it "may replace". Removing encryptionConfigKeyArn replaces the cluster
-    (ForceNewIfChange on encryption_config); changing it does not.
+    """pulumi-eks passes name and serviceRole to aws_eks_cluster (ForceNew name, role_arn in cluster.go),
+    publicAccessCidrs to vpc_config and deletionProtection (both updated in place); vpcId reaches the cluster only
+    through a security group that no source traced here, so it "may replace". Removing encryptionConfigKeyArn
+    replaces the cluster (ForceNewIfChange on encryption_config); changing it does not.
     """
     cases = {
         "name": ("other", REPLACE),
         "serviceRole": ("other-role", REPLACE),
         "publicAccessCidrs": (["198.51.100.0/24"], UPDATE),
+        # Turning protection off is step one of decommissioning prod: an update, not a replacement.
+        "deletionProtection": (True, UPDATE),
         "vpcId": ("vpc-other", MAY_REPLACE),
         "encryptionConfigKeyArn": ("arn:aws:kms:eu-central-1:123456789012:key/other", UPDATE),
     }
