@@ -190,23 +190,23 @@ def from_files(old_path: Path, new_path: Path) -> Sides:
 # Output
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-
-
 def write_outputs(out: Path, sides: Sides, reports: list[StackReport]) -> None:
+    """diff.json and diff.md, both or neither: each is written aside first, then both are moved into place."""
     document = {
         "base": {"label": sides.base_label, "commit": sides.base_commit},
         "head": {"label": sides.head_label},
         "stacks": [report.to_json() for report in reports],
     }
-    markdown = render_markdown(sides.base_label, sides.head_label, reports)
+    files = {
+        out / "diff.json": json.dumps(document, indent=2, default=str) + "\n",
+        out / "diff.md": render_markdown(sides.base_label, sides.head_label, reports),
+    }
     try:
         out.mkdir(parents=True, exist_ok=True)
-        _write_atomically(out / "diff.json", json.dumps(document, indent=2, default=str) + "\n")
-        _write_atomically(out / "diff.md", markdown)
+        for path, text in files.items():
+            path.with_name(f".{path.name}.tmp").write_text(text)
+        for path in files:
+            os.replace(path.with_name(f".{path.name}.tmp"), path)
     except OSError as error:
         raise DiffInputError(f"cannot write the diff into {out}: {error.strerror or error}") from None
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from offline.upgrade_guard import table_addon_version
+from tests.conftest import stack_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "settings.py", ".gitignore")
@@ -187,8 +188,6 @@ def write(path: Path, content: Any) -> Path:
 
 
 def test_two_plan_files(tmp_path: Path) -> None:
-    from tests.conftest import stack_plan
-
     plan = stack_plan("dev").plan
     old, new = write(tmp_path / "old.json", plan), write(tmp_path / "new.json", plan)
     result = diff(tmp_path, "--plans", str(old), str(new), out=tmp_path / "out")
@@ -211,3 +210,11 @@ def test_a_malformed_plan_file_is_one_line_exit_2_and_writes_nothing(tmp_path: P
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.count("\n") == 1 and words in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_output_directory_is_one_line_exit_2(tmp_path: Path) -> None:
+    plan = write(tmp_path / "plan.json", stack_plan("dev").plan)
+    blocker = write(tmp_path / "not-a-directory", "x")
+    result = diff(tmp_path, "--plans", str(plan), str(plan), out=blocker)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"diff: cannot write the diff into {blocker}") and result.stderr.count("\n") == 1
