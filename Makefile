@@ -9,7 +9,7 @@ PLAN ?= $(OUT)/plan.json
 REGION ?= eu-central-1
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check benchmark clean \
+.PHONY: venv up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark clean \
 	cost readme-estimates refresh-prices checkov-venv checkov
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -48,6 +48,10 @@ offline-preview: $(VENV)/.installed
 
 policy-check: $(VENV)/.installed
 	$(PY) -m offline.policy_run --plan $(PLAN) --stack $(STACK) --out $(dir $(PLAN))
+
+# make diff [BASE=<git ref>] [STACKS="dev prod"] [OLD=<plan.json> NEW=<plan.json>] [DIFF_OUT=<dir>]
+diff: $(VENV)/.installed
+	$(PY) -m offline.diff $(if $(BASE),--base $(BASE))$(foreach s,$(STACKS), --stack $(s))$(if $(OLD), --plans $(OLD) $(NEW))$(if $(DIFF_OUT), --out $(DIFF_OUT))
 
 cost: $(VENV)/.installed
 	$(PY) -m offline.cost --plan $(PLAN) --stack $(STACK) --out $(dir $(PLAN))

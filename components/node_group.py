@@ -22,12 +22,13 @@ def split_evenly(total: int, parts: int) -> list[int]:
 
 @dataclass(frozen=True)
 class NodeGroupArgs:
-    cluster_name: pulumi.Input[str]
+    # Known from config; the cluster itself is one of `dependencies`, so the groups wait for it.
+    cluster_name: str
     # Managed node groups with our launch template get no version from EKS' defaults on upgrade: each
     # group is pinned to the control plane's version explicitly, so one config change moves both.
     kubernetes_version: str
     node_role_arn: pulumi.Input[str]
-    # The node role's policy attachments, the cluster, and the private subnets' egress (NAT, routes):
+    # The cluster, the node role's policy attachments and the private subnets' egress (NAT, routes):
     # nodes need them until they are gone, so destroy removes the nodes first.
     dependencies: tuple[pulumi.Resource, ...]
     # (zone, private subnet id) for every zone the nodes may run in.
@@ -55,7 +56,7 @@ class NodeGroup(pulumi.ComponentResource):
         # Our own launch template, for IMDSv2 and an encrypted root volume (EKS' default template has neither).
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
-            description=pulumi.Output.concat("Managed nodes of ", args.cluster_name, ": IMDSv2 only, encrypted gp3 root volume"),
+            description=f"Managed nodes of {args.cluster_name}: IMDSv2 only, encrypted gp3 root volume",
             update_default_version=True,
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
@@ -77,9 +78,7 @@ class NodeGroup(pulumi.ComponentResource):
                 )
             ],
             tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(
-                    resource_type=kind, tags={"Name": pulumi.Output.concat(args.cluster_name, f"-{name}")}
-                )
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={"Name": f"{args.cluster_name}-{name}"})
                 for kind in ("instance", "volume")
             ],
             opts=pulumi.ResourceOptions(parent=self),

@@ -278,6 +278,14 @@ NEEDS: Final = (
         _all(_public_routing),
     ),
     Need(
+        "nodes-cluster",
+        "A managed node group is created in an existing, ACTIVE cluster and its nodes join it; the name alone (known "
+        "from config) carries no dependency.",
+        "Amazon EKS API Reference, CreateNodegroup (ResourceNotFoundException for a cluster that does not exist)",
+        _types(NODE_GROUP),
+        _all(_types("eks:index:Cluster")),
+    ),
+    Need(
         "node-permissions",
         "Nodes act with the node role (join, CNI, image pulls) until they are terminated.",
         "EKS User Guide, 'Amazon EKS node IAM role'",

@@ -47,9 +47,7 @@ def project_name(project_dir: Path) -> str:
     return name
 
 
-def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
-    """Full config keys (`project:key`, `aws:region`) to string values, defaults first, stack file on top."""
-    project = project_name(project_dir)
+def _defaults(project_dir: Path, project: str) -> dict[str, str]:
     schema = _read_yaml(project_dir / "Pulumi.yaml").get("config") or {}
     if not isinstance(schema, dict):
         raise StackFileError("Pulumi.yaml: 'config' must be a mapping of key to {type, default, description}")
@@ -58,7 +56,11 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
         if isinstance(spec, dict) and "default" in spec:
             full_key = key if ":" in key else f"{project}:{key}"
             config[full_key] = _as_config_string(spec["default"])
+    return config
 
+
+def _stack_values(project_dir: Path, stack: str, project: str) -> dict[str, Any]:
+    """The stack file's config as written (secure values still as {secure: ...}), keys checked."""
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         stacks = ", ".join(available_stacks(project_dir)) or "none"
@@ -66,10 +68,32 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
     values = _read_yaml(stack_file).get("config") or {}
     if not isinstance(values, dict):
         raise StackFileError(f"{stack_file.name}: 'config' must be a mapping of key to value")
-    for key, value in values.items():
+    for key in values:
         if not isinstance(key, str) or ":" not in key:
             raise StackFileError(f"{stack_file.name}: config key {key!r} must be namespaced, such as {project}:{key}")
-        if isinstance(value, dict) and "secure" in value:
-            raise StackFileError(f"{stack_file.name}: {key} is a secret; the offline preview cannot decrypt secrets")
-        config[key] = _as_config_string(value)
+    return values
+
+
+def _plain_value(stack: str, key: str, value: Any) -> str:
+    if isinstance(value, dict) and "secure" in value:
+        raise StackFileError(f"Pulumi.{stack}.yaml: {key} is a secret; the offline preview cannot decrypt secrets")
+    return _as_config_string(value)
+
+
+def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
+    """Full config keys (`project:key`, `aws:region`) to string values, defaults first, stack file on top."""
+    project = project_name(project_dir)
+    config = _defaults(project_dir, project)
+    for key, value in _stack_values(project_dir, stack, project).items():
+        config[key] = _plain_value(stack, key, value)
     return config
+
+
+def config_value(project_dir: Path, stack: str, key: str) -> str | None:
+    """One project key as the CLI resolves it (stack file over Pulumi.yaml default); secrets in other keys are fine."""
+    project = project_name(project_dir)
+    full_key = f"{project}:{key}"
+    values = _stack_values(project_dir, stack, project)
+    if full_key in values:
+        return _plain_value(stack, full_key, values[full_key])
+    return _defaults(project_dir, project).get(full_key)

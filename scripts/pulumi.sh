@@ -40,6 +40,11 @@ fi
 
 pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
 
+# Kubernetes moves up one minor at a time, never down: compare with the deployed stack (no output yet: first deploy).
+if [ "$action" != destroy ]; then
+  .venv/bin/python -m offline.upgrade_guard --stack "$stack" --deployed "$(pulumi stack output kubernetesVersion 2>/dev/null || true)"
+fi
+
 # 4. The API endpoint only answers addresses in publicAccessCidrs. The dev stack ships a documentation
 #    placeholder, replaced by this machine's address; otherwise only warn, never rewrite a chosen list.
 if ip=$(curl -fsS --max-time 5 https://checkip.amazonaws.com 2>/dev/null); then

@@ -83,6 +83,7 @@ def test_every_runtime_need_holds_in_the_shipped_stacks(stack: str, controller: 
         ("control-plane-log-group", lambda p: drop_dependencies(p, "cluster-eks", "logGroup")),
         ("volume-deletion", lambda p: drop_dependencies(p, "storage-ebs-pvc-released", "addons-")),
         ("node-permissions", lambda p: drop_dependencies(p, "nodes-group", "::iam", "cluster-eks")),
+        ("nodes-cluster", lambda p: drop_dependencies(p, "nodes-group", "cluster-eks")),
         ("control-plane-permissions", lambda p: drop_dependencies(p, "cluster-eks", "iam-cluster")),
         ("workloads-nodes", lambda p: drop_dependencies(p, "metrics-release", "")),
         ("workloads-egress", lambda p: drop_dependencies(p, "metrics-release", "")),

@@ -1,0 +1,138 @@
+"""The pull-request report of `make diff --out`: per stack its diff, dangers, upgrade verdict, policy verdicts and
+monthly cost change, as markdown for the job summary and the PR comment.
+
+Everything in the plans comes from the pull request's code, so it is shown only inside code blocks whose fence is
+longer than any backtick run in it: a value cannot close the block and turn into markdown of its own. (A pull request
+that changes this file can still write any report: the comment workflow treats it as untrusted text.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from offline.cost import CostInputError, estimate, stack_assumptions
+from offline.plan_diff import StackDiff, render_text, summary_line
+from offline.policy_run import Violation, evaluate, load_pack_config
+from offline.prices import PriceError, load_prices
+
+# Finds the comment to update in place; the trusted comment workflow looks for it (and adds it if missing).
+MARKER: Final = "<!-- eks-platform:offline-diff -->"
+
+
+def cost_delta(old_plan: dict[str, Any], new_plan: dict[str, Any]) -> str | None:
+    """The monthly cost change between two plans (offline/cost.py), as markdown; None when it cannot be estimated.
+
+    Both sides are priced with this checkout's price file and the stack's usage assumptions (its cost* keys), so
+    the change is the resources' alone. Items without a sourced price stay out of both totals, as in `make cost`.
+    """
+    try:
+        prices = load_prices()
+        assumptions = stack_assumptions(str(new_plan.get("stack", "")))
+        before, after = (estimate(plan, prices, assumptions) for plan in (old_plan, new_plan))
+    except (CostInputError, PriceError):
+        return None
+    change = after.total_usd - before.total_usd
+    unpriced = f"; {len(after.unpriced)} item(s) without a price are not in it" if after.unpriced else ""
+    return (
+        f"${before.total_usd:,.2f} -> ${after.total_usd:,.2f} a month ({'+' if change >= 0 else '-'}${abs(change):,.2f}), "
+        f"list prices as of {after.prices_as_of}{unpriced}"
+    )
+
+
+@dataclass(frozen=True)
+class StackReport:
+    diff: StackDiff
+    violations: tuple[Violation, ...] | None  # None: policies not evaluated
+    cost: str | None
+
+    @classmethod
+    def build(cls, diff: StackDiff, old_plan: dict[str, Any], new_plan: dict[str, Any], *, with_checks: bool) -> StackReport:
+        """With checks: the new plan's policy verdicts and the cost change. Raises PolicyInputError when the stack has
+        no valid policy config."""
+        if not with_checks:
+            return cls(diff, None, None)
+        return cls(diff, tuple(evaluate(new_plan, load_pack_config(diff.stack))), cost_delta(old_plan, new_plan))
+
+    def to_json(self) -> dict[str, Any]:
+        document = self.diff.to_json()
+        if self.violations is not None:
+            document["policy"] = {
+                "mandatory": self._count("mandatory"),
+                "advisory": self._count("advisory"),
+                "violations": list(self.violations),
+            }
+        if self.cost is not None:
+            document["cost"] = self.cost
+        return document
+
+    def _count(self, level: str) -> int:
+        return sum(1 for violation in self.violations or () if violation["enforcement"] == level)
+
+    def policy_verdict(self) -> str:
+        if self.violations is None:
+            return "not checked"
+        mandatory, advisory = self._count("mandatory"), self._count("advisory")
+        return f"{'FAILED' if mandatory else 'passed'}: {mandatory} mandatory, {advisory} advisory"
+
+
+def _plain(text: str) -> str:
+    """Text from the pull request outside code blocks: only characters that carry no markdown."""
+    return re.sub(r"[^A-Za-z0-9 ._/()>-]", "_", text)
+
+
+def _code_block(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def _stack_section(report: StackReport, title: str) -> list[str]:
+    diff = report.diff
+    lines = [f"### {_plain(diff.stack)}", ""]
+    if diff.dangers:
+        lines.append("**Dangers** (state or traffic at stake):")
+        lines.append(_code_block("\n".join(f"{r.step}: {r.type} {r.name}: {r.danger}" for r in diff.dangers)))
+    if diff.upgrade_problems:
+        lines.append("**Upgrade refused:**")
+        lines.append(_code_block("\n".join(diff.upgrade_problems)))
+    if report.violations:
+        lines.append(f"<details><summary>Policy violations ({report.policy_verdict()})</summary>\n")
+        lines.append(
+            _code_block("\n".join(f"{v['enforcement']}  {v['policy']}  {v['urn']}  {v['message']}" for v in report.violations))
+        )
+        lines.append("</details>\n")
+    if diff.has_changes:
+        lines.append(f"<details><summary>Diff: {summary_line(diff)}</summary>\n")
+        lines.append(_code_block(render_text(diff, title)))
+        lines.append("</details>")
+    else:
+        lines.append("No changes.")
+    lines.append("")
+    return lines
+
+
+def render_markdown(base_label: str, head_label: str, reports: list[StackReport]) -> str:
+    title = f"{base_label} -> {head_label}"
+    lines = [
+        MARKER,
+        "## Offline diff",
+        "",
+        f"Compared: {_plain(title)} (offline plans: what `pulumi preview --diff` would show, without the cloud).",
+        "",
+        "| stack | changes | dangers | upgrade | policies | monthly cost |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for report in reports:
+        diff = report.diff
+        changes = summary_line(diff).removeprefix("Resources: ") if diff.has_changes else "none"
+        upgrade = "REFUSED" if diff.upgrade_problems else "ok"
+        lines.append(
+            f"| {_plain(diff.stack)} | {changes} | {len(diff.dangers) or 'none'} | {upgrade} | {report.policy_verdict()} "
+            f"| {report.cost or 'not estimated'} |"
+        )
+    lines.append("")
+    for report in reports:
+        lines.extend(_stack_section(report, title))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,252 @@
+"""offline.plan_diff on edited copies of the shipped dev plan: what each kind of change is reported as.
+
+Every replacement verdict below comes from a source named in offline/replacements.py; each test names the one
+it relies on, and the realistic mistake it would catch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from offline.plan_diff import CREATE, DELETE, ResourceDiff, StackDiff, diff_plans, format_path, render_text, show
+from offline.replacements import MAY_REPLACE, REPLACE, UPDATE
+from tests.offline.edits import edit, one, plan_copy, resources
+
+NODE_GROUP_TYPES = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
+
+
+def only(diff: StackDiff) -> ResourceDiff:
+    assert len(diff.resources) == 1, [(r.type, r.name, r.step) for r in diff.resources]
+    return diff.resources[0]
+
+
+def entry(diff: StackDiff, resource_type: str) -> ResourceDiff:
+    found = [resource for resource in diff.resources if resource.type == resource_type]
+    assert len(found) == 1, [(r.type, r.name, r.step) for r in diff.resources]
+    return found[0]
+
+
+def node_group(plan: dict[str, Any]) -> dict[str, Any]:
+    return next(resource for resource in plan["resources"] if resource["type"] in NODE_GROUP_TYPES)
+
+
+def test_identical_plans_have_no_changes() -> None:
+    diff = diff_plans(plan_copy(), plan_copy())
+    assert not diff.has_changes and diff.resources == () and diff.upgrade_problems == ()
+    assert diff.unchanged == len(plan_copy()["resources"])
+    assert "no changes" in render_text(diff, "a -> b")
+
+
+def test_node_sizes_show_exactly_those_paths_as_an_in_place_update() -> None:
+    """scaling_config is updated in place (terraform-provider-aws internal/service/eks/node_group.go).
+
+    Catches: a diff that reports the whole scalingConfig object, or calls the nodes replaced.
+    """
+    base, head = plan_copy(), plan_copy()
+    node_group(head)["inputs"]["scalingConfig"]["maxSize"] = 5
+    changed = only(diff_plans(base, head))
+    assert (changed.step, changed.danger) == (UPDATE, "")
+    assert [(c.path, c.old, c.new) for c in changed.changes] == [("scalingConfig.maxSize", 3, 5)]
+
+
+def test_a_subnet_cidr_change_replaces_it_and_flags_what_depends_on_it() -> None:
+    """cidr_block is ForceNew on aws_subnet (terraform-provider-aws internal/service/ec2/vpc_subnet.go).
+
+    Catches: a subnet swap shown as a harmless update; its route table association and the node group in it
+    (which take its new ID) not being called out.
+    """
+    base, head = plan_copy(), plan_copy()
+    edit(head, "aws:ec2/subnet:Subnet", lambda inputs: inputs.update(cidrBlock="10.0.200.0/24"), "network-private-eu-central-1a")
+    diff = diff_plans(base, head)
+    subnet = next(r for r in diff.resources if r.type == "aws:ec2/subnet:Subnet")
+    assert subnet.step == REPLACE and "vpc_subnet.go" in subnet.changes[0].why
+    assert "nodes" in subnet.danger
+    dependents = {r.type: r for r in diff.resources if r is not subnet}
+    association = dependents["aws:ec2/routeTableAssociation:RouteTableAssociation"]
+    assert association.step == MAY_REPLACE and "network-private-eu-central-1a, which is replaced" in association.note
+    assert any(dependents[kind].danger for kind in NODE_GROUP_TYPES if kind in dependents)
+    assert "DANGER: aws:ec2/subnet:Subnet network-private-eu-central-1a is replaced" in render_text(diff, "a -> b")
+
+
+def test_a_subnet_attribute_outside_the_force_new_list_updates_in_place() -> None:
+    """map_public_ip_on_launch has no ForceNew (vpc_subnet.go): an update, not a danger. Catches: over-flagging."""
+    base, head = plan_copy(), plan_copy()
+    edit(head, "aws:ec2/subnet:Subnet", lambda inputs: inputs.update(mapPublicIpOnLaunch=True), "network-private-eu-central-1a")
+    changed = only(diff_plans(base, head))
+    assert (changed.step, changed.danger) == (UPDATE, "")
+
+
+def test_claim_storage_class_replaces_the_claim_and_its_volume_but_growing_it_does_not() -> None:
+    """pulumi-kubernetes provider/pkg/provider/diff.go: .spec.storageClassName is a forceNew field of a
+    PersistentVolumeClaim, .spec.resources is not (volume expansion patches the claim).
+
+    Catches: a storage class rename passing as an update while it deletes the EBS volume with the data.
+    """
+    base, renamed, grown = plan_copy(), plan_copy(), plan_copy()
+    edit(renamed, "kubernetes:core/v1:PersistentVolumeClaim", lambda inputs: inputs["spec"].update(storageClassName="gp2"))
+    edit(
+        grown,
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        lambda inputs: inputs["spec"]["resources"]["requests"].update(storage="8Gi"),
+    )
+    diff = diff_plans(base, renamed)
+    replaced = entry(diff, "kubernetes:core/v1:PersistentVolumeClaim")
+    assert replaced.step == REPLACE and "diff.go" in replaced.changes[0].why and "EBS volume" in replaced.danger
+    # The pod that mounts it takes the claim's name: it may have to be recreated too.
+    assert entry(diff, "kubernetes:apps/v1:Deployment").note.startswith("depends on kubernetes:core/v1:PersistentVolumeClaim")
+    assert only(diff_plans(base, grown)).step == UPDATE
+
+
+def test_the_ingress_release_is_dangerous_to_rename_but_not_to_reconfigure() -> None:
+    """Helm release name and namespace replace it (pulumi-kubernetes provider/pkg/provider/helm_release.go).
+
+    Catches: a renamed ingress release (new NLB, new hostname) not called out; every release flagged alike.
+    """
+    base = plan_copy()
+    renamed, scaled, other = plan_copy(), plan_copy(), plan_copy()
+    edit(renamed, "kubernetes:helm.sh/v3:Release", lambda inputs: inputs.update(name="edge"), "ingress-release")
+    edit(
+        scaled,
+        "kubernetes:helm.sh/v3:Release",
+        lambda inputs: inputs["values"]["controller"].update(replicaCount=4),
+        "ingress-release",
+    )
+    edit(other, "kubernetes:helm.sh/v3:Release", lambda inputs: inputs.update(name="metrics"), "metrics-release")
+    ingress = entry(diff_plans(base, renamed), "kubernetes:helm.sh/v3:Release")
+    assert ingress.step == REPLACE and "load balancer" in ingress.danger
+    assert (only(diff_plans(base, scaled)).step, only(diff_plans(base, scaled)).danger) == (UPDATE, "")
+    metrics = only(diff_plans(base, other))
+    assert (metrics.step, metrics.danger) == (REPLACE, "")
+
+
+def test_a_bigger_node_disk_writes_a_new_launch_template_version() -> None:
+    """block_device_mappings is among the launch template's update keys (ec2_launch_template.go); the template
+    holds no state. Catches: the template (or the nodes) reported as replaced for a disk size change."""
+    base, head = plan_copy(), plan_copy()
+    edit(
+        head,
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        lambda inputs: inputs["blockDeviceMappings"][0]["ebs"].update(volumeSize=40),
+    )
+    changed = only(diff_plans(base, head))
+    assert (changed.step, changed.danger) == (UPDATE, "")
+    assert changed.changes[0].path == "blockDeviceMappings[0].ebs.volumeSize"
+
+
+def test_kms_key_usage_replaces_the_key_a_description_does_not() -> None:
+    """key_usage is ForceNew on aws_kms_key (internal/service/kms/key.go), description is updated in place."""
+    base, usage, described = plan_copy(), plan_copy(), plan_copy()
+    edit(usage, "aws:kms/key:Key", lambda inputs: inputs.update(keyUsage="SIGN_VERIFY"))
+    edit(described, "aws:kms/key:Key", lambda inputs: inputs.update(description="other"))
+    diff = diff_plans(base, usage)
+    key = entry(diff, "aws:kms/key:Key")
+    assert key.step == REPLACE and "secrets" in key.danger
+    # The cluster encrypts its secrets with the key's ARN: a new key puts the cluster at stake.
+    cluster = entry(diff, "eks:index:Cluster")
+    assert cluster.step == MAY_REPLACE and cluster.danger and "aws:kms/key:Key cluster-secrets" in cluster.note
+    assert only(diff_plans(base, described)).step == UPDATE
+
+
+def test_cluster_inputs_replace_update_or_may_replace_as_the_sources_say() -> None:
+    """pulumi-eks passes name and serviceRole to aws_eks_cluster (ForceNew name, role_arn in cluster.go),
+    publicAccessCidrs to vpc_config and deletionProtection (both updated in place); vpcId reaches the cluster only
+    through a security group that no source traced here, so it "may replace". Removing encryptionConfigKeyArn
+    replaces the cluster (ForceNewIfChange on encryption_config); changing it does not.
+    """
+    cases = {
+        "name": ("other", REPLACE),
+        "serviceRole": ("other-role", REPLACE),
+        "publicAccessCidrs": (["198.51.100.0/24"], UPDATE),
+        # Turning protection off is step one of decommissioning prod: an update, not a replacement.
+        "deletionProtection": (True, UPDATE),
+        "vpcId": ("vpc-other", MAY_REPLACE),
+        "encryptionConfigKeyArn": ("arn:aws:kms:eu-central-1:123456789012:key/other", UPDATE),
+    }
+    for key, (value, expected) in cases.items():
+        head = plan_copy()
+        edit(head, "eks:index:Cluster", lambda inputs, key=key, value=value: inputs.update({key: value}))
+        cluster = entry(diff_plans(plan_copy(), head), "eks:index:Cluster")
+        assert cluster.step == expected, key
+        assert bool(cluster.danger) == (expected != UPDATE), key
+    head = plan_copy()
+    edit(head, "eks:index:Cluster", lambda inputs: inputs.pop("encryptionConfigKeyArn"))
+    assert entry(diff_plans(plan_copy(), head), "eks:index:Cluster").step == REPLACE
+
+
+def test_a_type_without_a_source_may_replace_but_is_no_danger_when_stateless() -> None:
+    """No source was read for IAM roles: the diff says "may replace" rather than guessing either way."""
+    base, head = plan_copy(), plan_copy()
+    edit(head, "aws:iam/role:Role", lambda inputs: inputs.update(description="x"), "iam-node")
+    role = only(diff_plans(base, head))
+    assert role.step == MAY_REPLACE and "no source read" in role.changes[0].why and role.danger == ""
+
+
+def test_deleting_the_claim_is_a_danger_and_adding_a_resource_is_a_create() -> None:
+    base, head = plan_copy(), plan_copy()
+    claim = one(head, "kubernetes:core/v1:PersistentVolumeClaim")
+    head["resources"].remove(claim)
+    deleted = only(diff_plans(base, head))
+    assert deleted.step == DELETE and "EBS volume" in deleted.danger
+    added = only(diff_plans(head, base))
+    assert (added.step, added.danger) == (CREATE, "")
+
+
+def test_an_added_admin_arn_is_one_added_access_entry() -> None:
+    """pulumi-eks creates one aws.eks.AccessEntry named <cluster>-<key> per accessEntries key
+    (nodejs/eks/cluster/authenticationMode.ts). Offline the component is opaque, so the diff shows that entry.
+
+    Catches: an added admin shown only as a changed cluster (which reads like a cluster update).
+    """
+    base, head = plan_copy(), plan_copy()
+    entry = {"principalArn": "arn:aws:iam::123456789012:role/platform-admin", "type": "STANDARD"}
+    edit(head, "eks:index:Cluster", lambda inputs: inputs["accessEntries"].update({"admin-1234": entry}))
+    added = only(diff_plans(base, head))
+    assert (added.type, added.name, added.step) == ("aws:eks/accessEntry:AccessEntry", "cluster-eks-admin-1234", CREATE)
+    assert added.urn.endswith("$eks:index:Cluster$aws:eks/accessEntry:AccessEntry::cluster-eks-admin-1234")
+
+
+def test_kubernetes_selectors_replace_workloads_but_images_roll_them() -> None:
+    """diff.go lists .spec.selector for apps/v1 Deployment; container fields replace only a bare Pod."""
+    base, selector, image = plan_copy(), plan_copy(), plan_copy()
+    edit(selector, "kubernetes:apps/v1:Deployment", lambda i: i["spec"]["selector"]["matchLabels"].update(tier="x"), "demo-httpd")
+    edit(
+        image,
+        "kubernetes:apps/v1:Deployment",
+        lambda i: i["spec"]["template"]["spec"]["containers"][0].update(image="x:1"),
+        "demo-httpd",
+    )
+    assert entry(diff_plans(base, selector), "kubernetes:apps/v1:Deployment").step == REPLACE
+    assert only(diff_plans(base, image)).step == UPDATE
+
+
+def test_paths_quote_keys_that_are_not_identifiers_and_types_count() -> None:
+    """Catches: label keys with dots printed ambiguously; True -> 1 (equal in Python) missed."""
+    base, head = plan_copy(), plan_copy()
+    edit(
+        head,
+        "kubernetes:apps/v1:Deployment",
+        lambda i: i["metadata"]["labels"].update({"app.kubernetes.io/version": "2"}),
+        "demo-httpd",
+    )
+    edit(head, "aws:kms/key:Key", lambda inputs: inputs.update(enableKeyRotation=1))
+    paths = {change.path for resource in diff_plans(base, head).resources for change in resource.changes}
+    assert paths == {'metadata.labels["app.kubernetes.io/version"]', "enableKeyRotation"}
+    assert format_path(("spec", "containers", 0, "image")) == "spec.containers[0].image"
+
+
+def test_secrets_stay_masked_and_outputs_are_compared() -> None:
+    """The plan holds "[secret]" markers only: shown as such, never a value (a changed secret is invisible)."""
+    base, head = plan_copy(), plan_copy()
+    head["outputs"]["clusterName"] = "renamed"
+    diff = diff_plans(base, head)
+    assert [(o.name, o.new) for o in diff.outputs] == [("clusterName", "renamed")]
+    assert show("[secret]") == "[secret]" and show("[unknown]") == "[unknown]"
+    assert all(resource.changes == () for resource in diff.resources)
+
+
+def test_the_shipped_prod_plan_diffs_cleanly_against_dev() -> None:
+    """Every resource type in both shipped plans goes through the rules without an error."""
+    diff = diff_plans(plan_copy("dev"), plan_copy("prod"))
+    assert diff.has_changes
+    assert all(resource.step in (CREATE, DELETE, UPDATE, REPLACE, MAY_REPLACE) for resource in diff.resources)
+    assert resources(plan_copy("prod"), "aws:ec2/natGateway:NatGateway")

@@ -1,0 +1,59 @@
+"""The pull-request report: marker, verdicts per stack, and nothing from the plans outside code blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from offline.plan_diff import diff_plans
+from offline.pr_comment import MARKER, StackReport, cost_delta, render_markdown
+from tests.offline.edits import edit, plan_copy, resources
+
+
+def markdown_for(head: dict[str, Any], *, with_checks: bool = True) -> str:
+    base = plan_copy()
+    report = StackReport.build(diff_plans(base, head), base, head, with_checks=with_checks)
+    return render_markdown("main (1234567)", "working tree", [report])
+
+
+def test_the_report_starts_with_the_marker_and_sums_up_each_stack() -> None:
+    head = plan_copy()
+    edit(head, "kubernetes:core/v1:PersistentVolumeClaim", lambda inputs: inputs["spec"].update(storageClassName="gp2"))
+    markdown = markdown_for(head)
+    assert markdown.startswith(MARKER + "\n")
+    unchanged = len(head["resources"]) - 2
+    assert (
+        f"| dev | +- 1 to replace, ? 1 may replace, {unchanged} unchanged | 1 | ok | passed: 0 mandatory, 1 advisory |"
+        in markdown
+    )
+    assert "replace: kubernetes:core/v1:PersistentVolumeClaim storage-ebs-pvc: owns its EBS volume" in markdown
+
+
+def test_policy_violations_of_the_new_plan_are_listed() -> None:
+    head = plan_copy()
+    edit(head, "eks:index:Cluster", lambda inputs: inputs.update(publicAccessCidrs=["0.0.0.0/0"]))
+    markdown = markdown_for(head)
+    assert "FAILED: 1 mandatory" in markdown and "eks-public-endpoint-restricted" in markdown
+
+
+def test_plan_values_cannot_break_out_of_their_code_block() -> None:
+    """Plans come from the pull request's code: a value with a code fence must not end the block and inject
+    markdown (an image that calls home, a fake approval) into the comment."""
+    head = plan_copy()
+    edit(head, "aws:kms/key:Key", lambda inputs: inputs.update(description="```\n![x](https://attacker.example/p.png)\n```"))
+    markdown = markdown_for(head, with_checks=False)
+    fences = {line for line in markdown.splitlines() if line.startswith("```")}
+    assert fences == {"````"}
+    assert "\n![x]" not in markdown
+
+
+def test_the_cost_change_prices_both_plans_alike() -> None:
+    """offline/cost.py prices node groups from their scaling config: one more node costs more, no change costs
+    nothing extra, and a stack without config has no estimate rather than an invented one."""
+    bigger = plan_copy()
+    for group in resources(bigger, "aws:eks/nodeGroup:NodeGroup"):
+        group["inputs"]["scalingConfig"]["desiredSize"] += 1
+    change = cost_delta(plan_copy(), bigger)
+    assert change is not None and "(+$" in change and "(+$0.00)" not in change
+    assert "(+$0.00)" in str(cost_delta(plan_copy(), plan_copy()))
+    assert cost_delta({**plan_copy(), "stack": "nowhere"}, {**plan_copy(), "stack": "nowhere"}) is None
+    assert "not estimated" in markdown_for(plan_copy(), with_checks=False)

@@ -1,0 +1,185 @@
+"""Upgrade rules: the control plane moves up one minor at a time and never down; nodes and add-ons move with it.
+
+Sources: one minor at a time, https://docs.aws.amazon.com/eks/latest/eksctl/cluster-upgrade.html; no downgrade,
+https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html; node groups must match the control plane
+before its next upgrade, https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterVersion.html; EKS does
+not update an add-on when the cluster moves, https://docs.aws.amazon.com/eks/latest/userguide/updating-an-add-on.html.
+
+The plans here are the shipped dev plan with version inputs written in (tests/offline/edits.py), standing in for the
+program's own version inputs; test_diff.py checks the same rules on real git history.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offline.plan_diff import diff_plans
+from offline.upgrade_guard import ADDON, CONTROL_PLANE, NODES, carriers, check_plans, main, table_addon_version
+from tests.offline.edits import one, plan_copy, resources, with_versions
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_GROUP_TYPES = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
+
+
+def node_groups(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [resource for kind in NODE_GROUP_TYPES for resource in resources(plan, kind)]
+
+
+def test_a_one_minor_bump_moves_control_plane_nodes_and_every_add_on_together() -> None:
+    """Every version input set as components/versions.py pins it for each minor: the bump passes, and the diff shows
+    the control plane, every node group and every add-on whose build differs between the two minors (the table
+    rightly keeps one vpc-cni build for several minors)."""
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
+    assert check_plans(base, head) == []
+    changed = {(resource.urn, change.path) for resource in diff_plans(base, head).resources for change in resource.changes}
+    for carrier in carriers(head):
+        moves = carrier.role != ADDON or table_addon_version(carrier.addon, "1.34") != table_addon_version(carrier.addon, "1.35")
+        assert ((carrier.urn, carrier.path) in changed) == moves, carrier.label
+    assert {c.role for c in carriers(head) if (c.urn, c.path) in changed} == {CONTROL_PLANE, NODES, ADDON}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("1.33", "1.35", "would jump from 1.33 to 1.35"),
+        ("1.35", "1.34", "would go down from 1.35 to 1.34"),
+        ("1.35", "2.0", "jump"),
+    ],
+)
+def test_skips_and_downgrades_are_refused(old: str, new: str, words: str) -> None:
+    problems = check_plans(with_versions(plan_copy(), old), with_versions(plan_copy(), new))
+    assert len(problems) == 1 and words in problems[0] and problems[0].startswith("cluster cluster-eks")
+
+
+def test_nodes_left_behind_are_refused() -> None:
+    """Catches: bumping kubernetesVersion while the node group keeps its old version."""
+    problems = check_plans(with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35", nodes="1.34"))
+    assert len(problems) == len(node_groups(plan_copy())) and "is on 1.34 while the control plane moves to 1.35" in problems[0]
+
+
+def test_add_ons_must_take_the_build_the_table_gives_for_the_new_minor() -> None:
+    """Catches: the control plane moved but kube-proxy and CoreDNS kept the old minor's builds. vpc-cni keeps its
+    build rightly: components/versions.py pins the same one for both minors (EKS vpc-cni page)."""
+    problems = check_plans(with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35", addons="1.34"))
+    assert any(
+        p.startswith("add-on coredns (addons-coredns) is at v1.13.2-eksbuild.11, but components/versions.py gives")
+        for p in problems
+    )
+    assert any(p.startswith("add-on kube-proxy (cluster-eks)") for p in problems)
+    assert not any("vpc-cni" in p or "aws-ebs-csi-driver" in p for p in problems)
+
+
+def test_an_add_on_the_table_does_not_know_must_change_its_version() -> None:
+    """No table row says its build suits the new minor: keeping it is refused rather than assumed fine."""
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
+    for plan in (base, head):
+        one(plan, "aws:eks/addon:Addon", "addons-coredns")["inputs"].update(addonName="adot", addonVersion="v0.9.0")
+    problems = check_plans(base, head)
+    assert len(problems) == 1 and problems[0].startswith("add-on adot (addons-coredns) stays at v0.9.0")
+
+
+def test_unpinned_add_ons_and_nodes_do_not_follow_the_control_plane() -> None:
+    """A bump of the cluster's version alone: EKS leaves unpinned add-ons as they are, Terraform keeps an unset
+    aws_eks_node_group version, and pulumi-eks sets a managed node group's version from the cluster only without a
+    launch template (nodejs/eks/nodes/nodegroup.ts). Catches: this program before it pinned versions."""
+    base, head = plan_copy(), plan_copy()
+    for plan, version in ((base, "1.34"), (head, "1.35")):
+        cluster = one(plan, "eks:index:Cluster")["inputs"]
+        cluster["version"] = version
+        # pulumi-eks resolves these for the cluster's version when unset (cluster.ts, cni-addon.ts): they follow.
+        cluster.get("vpcCniOptions", {}).pop("addonVersion", None)
+        cluster.get("kubeProxyAddonOptions", {}).pop("version", None)
+        for group in node_groups(plan):
+            group["inputs"].pop("version", None)
+        for addon in resources(plan, "aws:eks/addon:Addon"):
+            addon["inputs"].pop("addonVersion", None)
+    problems = check_plans(base, head)
+    assert any(problem.startswith("add-on coredns (addons-coredns) sets no version") for problem in problems)
+    assert any(problem.startswith("node group") and "sets no version" in problem for problem in problems)
+    assert not any("vpc-cni" in problem or "kube-proxy" in problem for problem in problems)
+
+
+def test_a_managed_node_group_without_launch_template_or_version_follows_the_cluster() -> None:
+    """pulumi-eks nodegroup.ts: "default the version to the cluster version if not provided" (no launch template)."""
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
+    group = one(head, node_groups(head)[0]["type"], node_groups(head)[0]["name"])
+    group["inputs"].pop("version")
+    group["inputs"].pop("launchTemplate")
+    problems = check_plans(base, head)
+    if group["type"] == "eks:index:ManagedNodeGroup":
+        assert problems == []
+    else:
+        # aws.eks.NodeGroup: Terraform keeps an unset version where it is (internal/service/eks/node_group.go).
+        assert len(problems) == 1 and "sets no version" in problems[0]
+
+
+def test_nodes_newer_than_their_control_plane_are_refused() -> None:
+    """Kubernetes version skew policy: a kubelet may not be newer than kube-apiserver."""
+    plan = with_versions(plan_copy(), "1.34")
+    head = with_versions(plan_copy(), "1.34", nodes="1.35")
+    assert any("newer than cluster cluster-eks on 1.34" in problem for problem in check_plans(plan, head))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Against the deployed stack (scripts/pulumi.sh)
+
+
+def guard(deployed: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
+    code = main(["--stack", "dev", "--deployed", deployed, *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_first_deployment_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = guard("", capsys)
+    assert (code, err) == (0, "") and "first deployment" in out
+
+
+@pytest.mark.parametrize("deployed", ["1.35", "1.34"])
+def test_same_version_or_one_minor_up_passes(deployed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = guard(deployed, capsys)
+    assert code == 0 and "1.35" in out
+
+
+@pytest.mark.parametrize(("deployed", "words"), [("1.33", "would jump from 1.33 to 1.35"), ("1.36", "would go down from 1.36")])
+def test_a_skip_or_downgrade_against_the_deployed_stack_is_refused_in_one_line(
+    deployed: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = guard(deployed, capsys)
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1 and words in err and err.startswith("upgrade-guard: refused:")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--stack", "dev", "--deployed", "v1.34"], "--deployed 'v1.34' is not a Kubernetes version"),
+        (["--stack", "qa", "--deployed", "1.35"], "no stack file Pulumi.qa.yaml"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and words in err
+
+
+def test_secrets_of_other_keys_do_not_stop_the_guard(tmp_path: Path) -> None:
+    """A deployed stack file carries secure values; only kubernetesVersion is read, so that is no reason to fail."""
+    (tmp_path / "Pulumi.yaml").symlink_to(ROOT / "Pulumi.yaml")
+    (tmp_path / "Pulumi.ci.yaml").write_text(
+        "config:\n  eks-platform:kubernetesVersion: '1.34'\n  eks-platform:vpcCidr:\n    secure: AAAA\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "offline.upgrade_guard", "--stack", "ci", "--deployed", "1.33", "--project-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "moves from 1.33 to 1.34" in result.stdout
