@@ -72,7 +72,7 @@ cluster = Cluster(
 nodes = NodeGroup(
     "nodes",
     NodeGroupArgs(
-        cluster_name=cluster.cluster_name,
+        cluster_name=settings.cluster_name,
         kubernetes_version=settings.kubernetes_version,
         node_role_arn=iam.node_role_arn,
         dependencies=(iam, cluster.eks_cluster, *network.private_egress),
