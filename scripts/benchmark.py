@@ -33,13 +33,14 @@ def measure(stack: str, out: Path) -> tuple[float, float, int]:
 
 def main() -> int:
     stacks = sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in ROOT.glob("Pulumi.*.yaml"))
-    print(f"{'stack':<8} {'wall s':>8} {'peak MB':>9}  exit  within target")
+    width = max(len("stack"), *(len(stack) for stack in stacks))
+    print(f"{'stack':<{width}} {'wall s':>8} {'peak MB':>9}  exit  within target")
     worst = 0
     with tempfile.TemporaryDirectory() as scratch:
         for stack in stacks:
             seconds, megabytes, code = measure(stack, Path(scratch) / stack)
             ok = seconds < TARGET_SECONDS and megabytes < TARGET_MB
-            print(f"{stack:<8} {seconds:>8.2f} {megabytes:>9.1f}  {code:>4}  {'yes' if ok else 'NO'}")
+            print(f"{stack:<{width}} {seconds:>8.2f} {megabytes:>9.1f}  {code:>4}  {'yes' if ok else 'NO'}")
             worst = max(worst, code)
     print(f"targets: < {TARGET_SECONDS:.0f} s and < {TARGET_MB:.0f} MB per stack (exit 1 from a stack means a policy blocked it)")
     return 0 if worst in (0, 1) else worst

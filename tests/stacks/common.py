@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from offline.plan_query import PlanQuery
 
 AWS_PROVIDER = "pulumi:providers:aws"
@@ -17,6 +19,10 @@ def check_common(query: PlanQuery, stack: str) -> None:
         if component["type"].startswith("eks-platform:"):
             for child in query.children(component["urn"]):
                 assert child["name"].startswith(component["name"]), f"{child['urn']} is not named after {component['name']}"
+
+    # Formatting an Output into an f-string writes Pulumi's warning text instead of the value (a launch template
+    # description of more than EC2's 255 characters, a tag value of more than 256: `up` fails).
+    assert "Calling __str__ on an Output" not in json.dumps(query.plan["resources"])
 
     assert query.plan["outputs"]["kubeconfig"] == "[secret]"
     assert query.plan["outputs"]["clusterName"] == f"eks-platform-{stack}"
