@@ -9,28 +9,29 @@ from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.iam import ClusterIam, ClusterIamArgs
 from components.ingress_controller import IngressController, IngressControllerArgs
+from components.karpenter import DISCOVERY_TAG, Karpenter, KarpenterArgs
+from components.karpenter_node_pool import KarpenterNodePool, KarpenterNodePoolArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.network import Network, NetworkArgs
-from components.node_group import NodeGroup, NodeGroupArgs
+from components.node_group import POOL_LABEL, NodeGroup, NodeGroupArgs
 from components.storage import Storage, StorageArgs
 from components.versions import KUBERNETES_RELEASES
 from components.workloads import DemoWorkloads, DemoWorkloadsArgs
-from settings import load_settings
+from settings import SYSTEM_POOL, load_settings
 
 settings = load_settings()
 addon_versions = KUBERNETES_RELEASES[settings.kubernetes_version].addons
+karpenter_enabled = settings.autoscaler == "karpenter"
+stack_tags = {
+    "project": settings.project,
+    "stack": settings.stack,
+    "environment": settings.environment,
+}
 
 aws_provider = aws.Provider(
     "aws",
     region=settings.region,
-    default_tags=aws.ProviderDefaultTagsArgs(
-        tags={
-            "project": settings.project,
-            "stack": settings.stack,
-            "environment": settings.environment,
-            "managed-by": "pulumi",
-        }
-    ),
+    default_tags=aws.ProviderDefaultTagsArgs(tags={**stack_tags, "managed-by": "pulumi"}),
 )
 on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 
@@ -43,6 +44,7 @@ network = Network(
         availability_zones=settings.availability_zones,
         subnet_prefix_length=settings.subnet_prefix_length,
         nat_strategy=settings.nat_strategy,
+        private_subnet_tags={DISCOVERY_TAG: settings.cluster_name} if karpenter_enabled else {},
     ),
     on_aws,
 )
@@ -69,26 +71,31 @@ cluster = Cluster(
     ),
     on_aws,
 )
-nodes = NodeGroup(
-    "nodes",
-    NodeGroupArgs(
-        cluster_name=settings.cluster_name,
-        kubernetes_version=settings.kubernetes_version,
-        node_role_arn=iam.node_role_arn,
-        dependencies=(iam, cluster.eks_cluster, *network.private_egress),
-        subnets=network.private_subnets,
-        instance_types=settings.node_group.instance_types,
-        cpu_architecture=settings.node_group.cpu_architecture,
-        capacity_type=settings.node_group.capacity_type,
-        min_size=settings.node_group.min_size,
-        desired_size=settings.node_group.desired_size,
-        max_size=settings.node_group.max_size,
-        disk_size_gib=settings.node_group.disk_size_gib,
-        per_zone=settings.node_group.per_zone,
-        max_unavailable=settings.node_group.max_unavailable,
-        labels={"environment": settings.environment},
-    ),
-    on_aws,
+nodes = tuple(
+    NodeGroup(
+        f"nodes-{pool.name}",
+        NodeGroupArgs(
+            cluster_name=settings.cluster_name,
+            pool=pool.name,
+            kubernetes_version=settings.kubernetes_version,
+            node_role_arn=iam.node_role_arn,
+            dependencies=(iam, cluster.eks_cluster, *network.private_egress),
+            subnets=network.private_subnets,
+            instance_types=pool.instance_types,
+            cpu_architecture=pool.cpu_architecture,
+            capacity_type=pool.capacity_type,
+            min_size=pool.min_size,
+            desired_size=pool.desired_size,
+            max_size=pool.max_size,
+            disk_size_gib=pool.disk_size_gib,
+            per_zone=pool.per_zone,
+            max_unavailable=pool.max_unavailable,
+            labels={"environment": settings.environment, **pool.labels},
+            taints=pool.taints,
+        ),
+        on_aws,
+    )
+    for pool in settings.managed_pools
 )
 addons = ClusterAddons(
     "addons",
@@ -96,7 +103,7 @@ addons = ClusterAddons(
         cluster_name=cluster.cluster_name,
         partition=settings.partition,
         addon_versions=addon_versions,
-        node_dependencies=(nodes,),
+        node_dependencies=nodes,
     ),
     on_aws,
 )
@@ -108,8 +115,10 @@ addons = ClusterAddons(
 k8s_provider = k8s.Provider("k8s", kubeconfig=cluster.kubeconfig_json, enable_server_side_apply=True)
 on_cluster = pulumi.ResourceOptions(providers=[k8s_provider])
 on_cluster_and_aws = pulumi.ResourceOptions(providers=[k8s_provider, aws_provider])
-on_nodes = (cluster.eks_cluster, nodes)
+on_nodes = (cluster.eks_cluster, *nodes)
 after_nodes = (*on_nodes, addons)
+# Add-ons and controllers run on the system pool; the demo workloads on the workload pools (settings.workload_pools).
+on_system_pool = {POOL_LABEL: SYSTEM_POOL}
 
 ingress = IngressController(
     "ingress",
@@ -120,22 +129,65 @@ ingress = IngressController(
         # Needs no add-on (it proxies to endpoints, not DNS names); its NLB holds public addresses, so it is
         # deleted before the internet gateway and the public routes.
         cluster_dependencies=(*on_nodes, *network.public_routing),
+        node_selector=on_system_pool,
     ),
     on_cluster,
 )
 # Scrapes kubelets by node address: no add-on needed.
-MetricsServer("metrics", MetricsServerArgs(replicas=2, cluster_dependencies=on_nodes), on_cluster)
-ClusterAutoscaler(
-    "autoscaler",
-    ClusterAutoscalerArgs(
-        cluster_name=cluster.cluster_name,
-        region=settings.region,
-        partition=settings.partition,
-        kubernetes_version=settings.kubernetes_version,
-        cluster_dependencies=after_nodes,
-    ),
-    on_cluster_and_aws,
-)
+MetricsServer("metrics", MetricsServerArgs(replicas=2, cluster_dependencies=on_nodes, node_selector=on_system_pool), on_cluster)
+if karpenter_enabled:
+    karpenter = Karpenter(
+        "karpenter",
+        KarpenterArgs(
+            cluster_name=settings.cluster_name,
+            cluster=cluster.cluster_name,
+            region=settings.region,
+            partition=settings.partition,
+            cluster_security_group_id=cluster.cluster_security_group_id,
+            system_pool=SYSTEM_POOL,
+            cluster_dependencies=after_nodes,
+            network_dependencies=(*network.private_egress, *network.private_subnet_resources),
+        ),
+        on_cluster_and_aws,
+    )
+    # What runs on a Karpenter pool depends on its NodePool, so destroy removes it before the pool's nodes.
+    node_pools: tuple[pulumi.Resource, ...] = tuple(
+        KarpenterNodePool(
+            f"pool-{pool.name}",
+            KarpenterNodePoolArgs(
+                cluster_name=settings.cluster_name,
+                pool=pool.name,
+                node_role_name=karpenter.node_role_name,
+                instance_types=pool.instance_types,
+                cpu_architecture=pool.cpu_architecture,
+                capacity_type=pool.capacity_type,
+                max_size=pool.max_size,
+                disk_size_gib=pool.disk_size_gib,
+                max_unavailable=pool.max_unavailable,
+                zones=settings.availability_zones,
+                tags={**stack_tags, "managed-by": "karpenter"},
+                dependencies=(karpenter.instance_gate,),
+                labels={"environment": settings.environment, **pool.labels},
+                taints=pool.taints,
+            ),
+            on_cluster,
+        )
+        for pool in settings.karpenter_pools
+    )
+else:
+    ClusterAutoscaler(
+        "autoscaler",
+        ClusterAutoscalerArgs(
+            cluster_name=cluster.cluster_name,
+            region=settings.region,
+            partition=settings.partition,
+            kubernetes_version=settings.kubernetes_version,
+            cluster_dependencies=after_nodes,
+            node_selector=on_system_pool,
+        ),
+        on_cluster_and_aws,
+    )
+    node_pools = ()
 demo = DemoWorkloads(
     "demo",
     DemoWorkloadsArgs(
@@ -144,9 +196,10 @@ demo = DemoWorkloads(
         ingress_class_name=ingress.ingress_class_name,
         ingress_namespace=ingress.namespace_name,
         controller=ingress.release,
-        # Plain web servers behind the ingress: no add-on needed (the Storage pods in the same namespace wait for the
-        # EBS CSI driver themselves).
-        cluster_dependencies=on_nodes,
+        # Plain web servers behind the ingress: no add-on needed (the Storage pods in the same namespace wait for
+        # the EBS CSI driver themselves).
+        cluster_dependencies=(*on_nodes, *node_pools),
+        pools=settings.workload_pools,
     ),
     on_cluster,
 )
@@ -157,8 +210,9 @@ Storage(
         namespace_resource=demo.namespace_resource,
         cluster_name=settings.cluster_name,
         region=settings.region,
-        csi_dependencies=after_nodes,
+        csi_dependencies=(*after_nodes, *node_pools),
         protect_claim=settings.deletion_protection,
+        pools=settings.workload_pools,
     ),
     on_cluster,
 )
@@ -170,7 +224,12 @@ pulumi.export("kubeconfig", cluster.kubeconfig_json)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
-pulumi.export("nodeGroupNames", nodes.node_group_names)
+pulumi.export(
+    "nodeGroupNames",
+    pulumi.Output.all(*[group.node_group_names for group in nodes]).apply(lambda pools: [n for names in pools for n in names]),
+)
+pulumi.export("nodePools", [pool.name for pool in settings.node_pools])
+pulumi.export("autoscaler", settings.autoscaler)
 pulumi.export("ebsCsiRoleArn", addons.ebs_csi_role_arn)
 pulumi.export("ingressHostname", ingress.load_balancer_hostname)
 pulumi.export("httpdUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/httpd"))

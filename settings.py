@@ -8,16 +8,18 @@ stops with one `ConfigError` line naming the key, the value and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.node_group import EKS_TAINT_EFFECTS, POOL_LABEL, Taint
 from components.versions import KUBERNETES_RELEASES
 
 PROJECT = "eks-platform"
@@ -26,6 +28,13 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 NAT_STRATEGIES = ("single", "per-zone")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 INGRESS_CONTROLLERS = ("f5-nginx", "ingress-nginx")
+AUTOSCALERS = ("cluster-autoscaler", "karpenter")
+CPU_ARCHITECTURES = ("x86_64", "arm64")
+# The pool every stack has: add-ons and controllers (the autoscaler, Karpenter itself) run there, on managed nodes.
+SYSTEM_POOL = "system"
+# Karpenter's chart runs 2 controller replicas with a required anti-affinity on kubernetes.io/hostname
+# (aws/karpenter-provider-aws charts/karpenter/values.yaml, replicas and affinity.podAntiAffinity).
+KARPENTER_REPLICAS = 2
 # EKS upgradePolicy.supportType: EXTENDED keeps a minor running past standard support at a higher hourly price.
 SUPPORT_TYPES = ("STANDARD", "EXTENDED")
 # The retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days.
@@ -38,8 +47,34 @@ SUPPORTED_KUBERNETES_VERSIONS = tuple(sorted(KUBERNETES_RELEASES))
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge|metal-[0-9]+xl)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 _PRINCIPAL_ARN = r"^arn:{partition}:iam::[0-9]{{12}}:(role|user)/[\w+=,.@/-]+$"
-# Graviton families carry a "g" right after the generation digit: m7g, c6gn, t4g, r8gd.
-_GRAVITON = re.compile(r"^[a-z]+[0-9]+g[a-z]*\.")
+# Graviton families carry a "g" right after the generation digit (m7g, c6gn, t4g, r8gd, hpc7g); a1 is Graviton 1.
+_GRAVITON = re.compile(r"^(a1|[a-z]+[0-9]+g[a-z]*)\.")
+# Pool names become resource names, node group names (EKS: at most 63 characters, with zone and suffix added),
+# a Kubernetes label value and Karpenter object names.
+_POOL_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$")
+# Kubernetes label keys and values (and taint keys and values): an optional DNS-subdomain prefix and a name of at
+# most 63 characters (Kubernetes documentation, "Labels and Selectors", "Syntax and character set").
+_LABEL_NAME = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
+_LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{_LABEL_NAME}$")
+_LABEL_VALUE = re.compile(rf"^{_LABEL_NAME}?$")
+# Label domains the platform refuses in a pool's labels. EKS rejects node group labels containing kubernetes.io/,
+# k8s.io/ or eks.amazonaws.com/ ("Label cannot contain reserved prefixes": aws/containers-roadmap#1451,
+# eksctl-io/eksctl#4007); Karpenter refuses its own domains karpenter.sh and karpenter.k8s.aws in a NodePool's
+# labels (aws/karpenter-provider-aws pkg/apis/crds/karpenter.sh_nodepools.yaml, template.metadata.labels).
+RESTRICTED_LABEL_DOMAINS = ("kubernetes.io", "k8s.io", "eks.amazonaws.com", "karpenter.sh", "karpenter.k8s.aws")
+POOL_FIELDS = (
+    "instanceTypes",
+    "cpuArchitecture",
+    "capacityType",
+    "minSize",
+    "desiredSize",
+    "maxSize",
+    "diskSizeGiB",
+    "labels",
+    "taints",
+    "perZone",
+    "maxUnavailable",
+)
 MAX_PUBLIC_ACCESS_CIDRS = 40
 
 
@@ -52,18 +87,25 @@ class ConfigError(pulumi.RunError):
 
 
 @dataclass(frozen=True)
-class NodeGroupSettings:
+class NodePoolSettings:
+    name: str
     instance_types: tuple[str, ...]
     cpu_architecture: str  # x86_64 or arm64 (Graviton)
     capacity_type: str
+    # Managed node groups only: Karpenter has no minimum or desired size, it launches nodes for pending pods.
     min_size: int
     desired_size: int
+    # A managed group's maxSize; a Karpenter NodePool's node limit.
     max_size: int
     disk_size_gib: int
+    labels: dict[str, str]
+    taints: tuple[Taint, ...]
     # One managed node group per zone, so the cluster autoscaler can grow the zone a pending pod needs.
     per_zone: bool
-    # Nodes a rolling update (new AMI, new Kubernetes version, new launch template) may take down at once.
+    # Nodes a rolling update (managed) or a disruption (Karpenter) may take down at once.
     max_unavailable: int
+    # True when Karpenter launches this pool's nodes (autoscaler karpenter, every pool but system).
+    karpenter: bool
 
 
 @dataclass(frozen=True)
@@ -94,7 +136,9 @@ class Settings:
     public_access_cidrs: tuple[str, ...]
     cluster_admin_arns: tuple[str, ...]
     deletion_protection: bool
-    node_group: NodeGroupSettings
+    # The system pool first, then the others in config order.
+    node_pools: tuple[NodePoolSettings, ...]
+    autoscaler: str
     ingress_controller: str
     ingress_replicas: int
     cost: CostAssumptions
@@ -102,6 +146,20 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "prod"
+
+    @property
+    def managed_pools(self) -> tuple[NodePoolSettings, ...]:
+        return tuple(pool for pool in self.node_pools if not pool.karpenter)
+
+    @property
+    def karpenter_pools(self) -> tuple[NodePoolSettings, ...]:
+        return tuple(pool for pool in self.node_pools if pool.karpenter)
+
+    @property
+    def workload_pools(self) -> tuple[str, ...]:
+        """Where the demo workloads run: every untainted pool but system, or system when there is none."""
+        untainted = tuple(pool.name for pool in self.node_pools if pool.name != SYSTEM_POOL and not pool.taints)
+        return untainted or (SYSTEM_POOL,)
 
     @property
     def cluster_name(self) -> str:
@@ -127,14 +185,8 @@ KEYS = (
     "publicAccessCidrs",
     "clusterAdminArns",
     "deletionProtection",
-    "nodeInstanceTypes",
-    "nodeCapacityType",
-    "nodeMinSize",
-    "nodeDesiredSize",
-    "nodeMaxSize",
-    "nodeDiskSizeGiB",
-    "nodeGroupPerZone",
-    "nodeMaxUnavailable",
+    "nodeGroups",
+    "autoscaler",
     "ingressController",
     "ingressReplicas",
     *COST_KEYS,
@@ -203,6 +255,213 @@ def _matching(key: str, pattern: re.Pattern[str], what: str) -> Callable[[str], 
 def partition_of(region: str) -> str:
     """The ARN partition of a region: aws, aws-cn or aws-us-gov."""
     return next((partition for prefix, partition in PARTITIONS if region.startswith(prefix)), "aws")
+
+
+def _pool_field(pool: str, field: str) -> str:
+    return f"nodeGroups.{pool}.{field}"
+
+
+def _pool_int(key: str, value: Any, low: int, high: int) -> int:
+    # bool is an int in Python; `true` is no size.
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(key, value, f"expected a whole number from {low} to {high}")
+    return value
+
+
+def _pool_bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, value, "expected true or false")
+    return value
+
+
+def _pool_labels(pool: str, value: Any) -> dict[str, str]:
+    key = _pool_field(pool, "labels")
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(key, value, "expected a map of label keys to string values")
+    for name, label_value in value.items():
+        if name == POOL_LABEL:
+            raise ConfigError(key, name, f"{POOL_LABEL} is set by the platform to the pool's name; choose another key")
+        domain = name.rpartition("/")[0]
+        # The prefix is a DNS subdomain: at most 253 characters.
+        if not _LABEL_KEY.match(name) or len(domain) > 253:
+            raise ConfigError(key, name, "expected a Kubernetes label key such as team or example.com/team")
+        if any(domain == restricted or domain.endswith(f".{restricted}") for restricted in RESTRICTED_LABEL_DOMAINS):
+            raise ConfigError(
+                key, name, f"label domains {', '.join(RESTRICTED_LABEL_DOMAINS)} are reserved by Kubernetes, EKS or Karpenter"
+            )
+        if not _LABEL_VALUE.match(label_value):
+            raise ConfigError(key, {name: label_value}, "expected a label value of at most 63 letters, digits, '-', '_' or '.'")
+    return dict(value)
+
+
+def _pool_taints(pool: str, value: Any) -> tuple[Taint, ...]:
+    key = _pool_field(pool, "taints")
+    shape = "expected a list of {key, value (optional), effect}"
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(key, value, shape)
+    taints = []
+    for item in value:
+        if set(item) - {"key", "value", "effect"} or not isinstance(item.get("key"), str):
+            raise ConfigError(key, item, shape)
+        taint_value = item.get("value", "")
+        if not _LABEL_KEY.match(item["key"]) or not isinstance(taint_value, str) or not _LABEL_VALUE.match(taint_value):
+            raise ConfigError(key, item, "expected a taint key and value in Kubernetes label syntax, such as dedicated=batch")
+        effect = item.get("effect")
+        if effect not in EKS_TAINT_EFFECTS:
+            raise ConfigError(key, item, f"expected effect {', '.join(EKS_TAINT_EFFECTS)}")
+        taints.append(Taint(item["key"], taint_value, str(effect)))
+    repeated = sorted({f"{t.key}:{t.effect}" for t in taints if [(u.key, u.effect) for u in taints].count((t.key, t.effect)) > 1})
+    if repeated:
+        raise ConfigError(key, repeated[0], "listed twice; expected one taint per key and effect")
+    return tuple(taints)
+
+
+def _parse_pool(
+    name: str, spec: Any, environment: str, zones: tuple[str, ...], karpenter: bool, runs_karpenter: bool
+) -> NodePoolSettings:
+    if not isinstance(spec, dict):
+        raise ConfigError(f"nodeGroups.{name}", spec, f"expected a map of pool fields: {', '.join(POOL_FIELDS)}")
+    for field in spec:
+        if field not in POOL_FIELDS:
+            close = difflib.get_close_matches(field, POOL_FIELDS, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigError(
+                _pool_field(name, field), "(set)", f"unknown pool field; {hint}known fields are {', '.join(POOL_FIELDS)}"
+            )
+
+    def key(field: str) -> str:
+        return _pool_field(name, field)
+
+    instance_types = spec.get("instanceTypes")
+    if not isinstance(instance_types, list) or not instance_types or not all(isinstance(t, str) for t in instance_types):
+        raise ConfigError(key("instanceTypes"), instance_types, "expected a list of at least one EC2 instance type")
+    for kind in instance_types:
+        _matching(key("instanceTypes"), _INSTANCE_TYPE, "an EC2 instance type such as t3.medium or m7g.large")(kind)
+    _reject_duplicates(key("instanceTypes"), tuple(instance_types))
+    graviton = {_GRAVITON.match(kind) is not None for kind in instance_types}
+    if len(graviton) > 1:
+        raise ConfigError(
+            key("instanceTypes"), instance_types, "expected one CPU architecture: all Graviton (arm64, e.g. m7g) or none"
+        )
+    architecture = "arm64" if graviton == {True} else "x86_64"
+    declared = spec.get("cpuArchitecture", architecture)
+    if declared != architecture:
+        allowed = f"expected {architecture}: instance types {', '.join(instance_types)} are {architecture}"
+        raise ConfigError(
+            key("cpuArchitecture"),
+            declared,
+            allowed if declared in CPU_ARCHITECTURES else f"expected one of {', '.join(CPU_ARCHITECTURES)}",
+        )
+
+    capacity_type = spec.get("capacityType", "ON_DEMAND")
+    if capacity_type not in CAPACITY_TYPES:
+        raise ConfigError(key("capacityType"), capacity_type, f"expected one of {', '.join(CAPACITY_TYPES)}")
+    if capacity_type == "SPOT" and environment == "prod":
+        raise ConfigError(key("capacityType"), capacity_type, "prod nodes must be ON_DEMAND; SPOT is for dev and staging")
+
+    if "maxSize" not in spec:
+        raise ConfigError(key("maxSize"), None, "required: the most nodes the pool may have")
+    max_size = _pool_int(key("maxSize"), spec["maxSize"], 1, 450)
+    if karpenter:
+        for field in ("minSize", "desiredSize"):
+            if field in spec:
+                raise ConfigError(
+                    key(field), spec[field], "Karpenter launches nodes for pending pods: a Karpenter pool takes maxSize only"
+                )
+        min_size = desired_size = 0
+    else:
+        for field in ("minSize", "desiredSize"):
+            if field not in spec:
+                raise ConfigError(key(field), None, "required for a managed node group")
+        min_size = _pool_int(key("minSize"), spec["minSize"], 0, 450)
+        desired_size = _pool_int(key("desiredSize"), spec["desiredSize"], 0, 450)
+        if min_size > max_size:
+            raise ConfigError(key("minSize"), min_size, f"expected at most maxSize ({max_size})")
+        if not min_size <= desired_size <= max_size:
+            raise ConfigError(key("desiredSize"), desired_size, f"expected from minSize ({min_size}) to maxSize ({max_size})")
+
+    per_zone = _pool_bool(key("perZone"), spec.get("perZone", False))
+    if per_zone and karpenter:
+        raise ConfigError(
+            key("perZone"), per_zone, "Karpenter chooses the zone of every node itself; perZone is for managed node groups"
+        )
+    if per_zone and max_size < len(zones):
+        raise ConfigError(
+            key("maxSize"),
+            max_size,
+            f"with perZone each of the {len(zones)} zones gets its own node group, which needs at least one node "
+            f"at most; expected at least {len(zones)}",
+        )
+    taints = _pool_taints(name, spec.get("taints", []))
+    if name == SYSTEM_POOL:
+        if taints:
+            raise ConfigError(
+                key("taints"),
+                [f"{t.key}:{t.effect}" for t in taints],
+                "the system pool takes no taints: EKS add-ons and charts run there without tolerations; taint other pools",
+            )
+        if min_size < 1:
+            raise ConfigError(key("minSize"), min_size, "the system pool runs the add-ons and controllers; expected at least 1")
+        if runs_karpenter and min_size < KARPENTER_REPLICAS:
+            raise ConfigError(
+                key("minSize"),
+                min_size,
+                f"with autoscaler karpenter nothing resizes the system pool, and Karpenter runs {KARPENTER_REPLICAS} "
+                f"replicas on different nodes (its chart's required anti-affinity); expected at least {KARPENTER_REPLICAS}",
+            )
+        if environment == "prod" and not per_zone:
+            raise ConfigError(
+                key("perZone"),
+                per_zone,
+                "prod rule: prod spreads the ingress controller over zones (DoNotSchedule) on the system pool, and the "
+                "cluster autoscaler can add a node in the zone a pending pod needs only with one node group per zone; "
+                "expected true",
+            )
+        if environment == "prod" and min_size < len(zones):
+            raise ConfigError(
+                key("minSize"),
+                min_size,
+                f"prod rule: the ingress controller's zone spread (DoNotSchedule) needs a node in each of the {len(zones)} "
+                f"zones at all times; expected at least {len(zones)}",
+            )
+    return NodePoolSettings(
+        name=name,
+        instance_types=tuple(instance_types),
+        cpu_architecture=architecture,
+        capacity_type=capacity_type,
+        min_size=min_size,
+        desired_size=desired_size,
+        max_size=max_size,
+        disk_size_gib=_pool_int(key("diskSizeGiB"), spec.get("diskSizeGiB", 20), 20, 16384),
+        labels=_pool_labels(name, spec.get("labels", {})),
+        taints=taints,
+        per_zone=per_zone,
+        # EKS: maxUnavailable is 1 to 100 (UpdateNodegroupConfig); more than the group's maximum means all at once.
+        max_unavailable=_pool_int(key("maxUnavailable"), spec.get("maxUnavailable", 1), 1, 100),
+        karpenter=karpenter,
+    )
+
+
+def _parse_node_pools(raw: str, environment: str, zones: tuple[str, ...], autoscaler: str) -> tuple[NodePoolSettings, ...]:
+    try:
+        spec = json.loads(raw)
+    except json.JSONDecodeError:
+        spec = None
+    if not isinstance(spec, dict) or not spec:
+        raise ConfigError("nodeGroups", raw, "expected a map of pool name to pool fields, with at least a system pool")
+    for name in spec:
+        if not _POOL_NAME.match(name):
+            raise ConfigError("nodeGroups", name, "expected pool names of at most 20 lowercase letters, digits and '-'")
+    if SYSTEM_POOL not in spec:
+        raise ConfigError(
+            "nodeGroups", sorted(spec), f"expected a pool named {SYSTEM_POOL}: the add-ons and controllers run there"
+        )
+    ordered = [SYSTEM_POOL, *(name for name in spec if name != SYSTEM_POOL)]
+    karpenter = autoscaler == "karpenter"
+    return tuple(
+        _parse_pool(name, spec[name], environment, zones, karpenter and name != SYSTEM_POOL, karpenter and name == SYSTEM_POOL)
+        for name in ordered
+    )
 
 
 def parse_cost_assumptions(raw: Mapping[str, str]) -> CostAssumptions:
@@ -285,47 +544,8 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
     _reject_duplicates("clusterAdminArns", admin_arns)
     deletion_protection = _parse_bool("deletionProtection", raw["deletionProtection"])
 
-    instance_types = _parse_list(
-        "nodeInstanceTypes",
-        raw["nodeInstanceTypes"],
-        _matching("nodeInstanceTypes", _INSTANCE_TYPE, "an EC2 instance type such as t3.medium or m7i.large"),
-        "EC2 instance types",
-    )
-    if not instance_types:
-        raise ConfigError("nodeInstanceTypes", [], "expected at least one EC2 instance type")
-    _reject_duplicates("nodeInstanceTypes", instance_types)
-    if len({_GRAVITON.match(kind) is not None for kind in instance_types}) > 1:
-        raise ConfigError(
-            "nodeInstanceTypes", list(instance_types), "expected one CPU architecture: all Graviton (arm64, e.g. m7g) or none"
-        )
-    capacity_type = _parse_choice("nodeCapacityType", raw["nodeCapacityType"], CAPACITY_TYPES)
-    if capacity_type == "SPOT" and environment == "prod":
-        raise ConfigError("nodeCapacityType", capacity_type, "prod nodes must be ON_DEMAND; SPOT is for dev and staging")
-    max_size = _parse_int("nodeMaxSize", raw["nodeMaxSize"], 1, 450)
-    min_size = _parse_int("nodeMinSize", raw["nodeMinSize"], 0, 450)
-    desired_size = _parse_int("nodeDesiredSize", raw["nodeDesiredSize"], 0, 450)
-    if min_size > max_size:
-        raise ConfigError("nodeMinSize", min_size, f"expected at most nodeMaxSize ({max_size})")
-    if not min_size <= desired_size <= max_size:
-        raise ConfigError("nodeDesiredSize", desired_size, f"expected from nodeMinSize ({min_size}) to nodeMaxSize ({max_size})")
-    disk_size = _parse_int("nodeDiskSizeGiB", raw["nodeDiskSizeGiB"], 20, 16384)
-    per_zone = _parse_bool("nodeGroupPerZone", raw["nodeGroupPerZone"])
-    if per_zone and max_size < len(zones):
-        raise ConfigError(
-            "nodeMaxSize",
-            max_size,
-            f"with nodeGroupPerZone each of the {len(zones)} zones gets its own node group, which needs at least one node "
-            f"at most; expected at least {len(zones)}",
-        )
-    if environment == "prod" and not per_zone:
-        raise ConfigError(
-            "nodeGroupPerZone",
-            per_zone,
-            "prod rule: prod spreads the ingress controller over zones (DoNotSchedule), and the cluster autoscaler can "
-            "add a node in the zone a pending pod needs only with one node group per zone; expected true",
-        )
-    # EKS: maxUnavailable is 1 to 100 (UpdateNodegroupConfig); more than the group's maximum means all at once.
-    max_unavailable = _parse_int("nodeMaxUnavailable", raw["nodeMaxUnavailable"], 1, 100)
+    autoscaler = _parse_choice("autoscaler", raw["autoscaler"], AUTOSCALERS)
+    node_pools = _parse_node_pools(raw["nodeGroups"], environment, zones, autoscaler)
 
     ingress_controller = _parse_choice("ingressController", raw["ingressController"], INGRESS_CONTROLLERS)
     min_replicas = 2 if environment == "prod" else 1
@@ -348,17 +568,8 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         public_access_cidrs=public_access_cidrs,
         cluster_admin_arns=admin_arns,
         deletion_protection=deletion_protection,
-        node_group=NodeGroupSettings(
-            instance_types=instance_types,
-            cpu_architecture="arm64" if _GRAVITON.match(instance_types[0]) else "x86_64",
-            capacity_type=capacity_type,
-            min_size=min_size,
-            desired_size=desired_size,
-            max_size=max_size,
-            disk_size_gib=disk_size,
-            per_zone=per_zone,
-            max_unavailable=max_unavailable,
-        ),
+        node_pools=node_pools,
+        autoscaler=autoscaler,
         ingress_controller=ingress_controller,
         ingress_replicas=ingress_replicas,
         cost=parse_cost_assumptions(raw),

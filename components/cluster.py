@@ -70,6 +70,11 @@ class Cluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     kubeconfig_json: pulumi.Output[str]
     secrets_key_arn: pulumi.Output[str]
+    # The security group EKS creates and attaches to managed nodes without security groups in their launch template
+    # (EKS User Guide, "Customize managed nodes with launch templates"). pulumi-eks' cluster_security_group_id is its
+    # own additional group unless default security groups are skipped (pulumi/pulumi-eks nodejs/eks/cluster/cluster.ts:
+    # `core.clusterSecurityGroup?.id ?? core.cluster.vpcConfig.clusterSecurityGroupId`), so not this one.
+    cluster_security_group_id: pulumi.Output[str]
     # The identity running Pulumi when it is one of admin_arns: EKS gives the cluster's creator admin access
     # itself, so no access entry is declared for it (None when it is not listed).
     creator_admin_arn: str | None
@@ -182,6 +187,9 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = self.eks_cluster.urn.apply(lambda _: args.cluster_name)
         self.kubeconfig_json = pulumi.Output.secret(self.eks_cluster.kubeconfig_json)
         self.secrets_key_arn = secrets_key.arn
+        self.cluster_security_group_id = self.eks_cluster.eks_cluster.apply(
+            lambda eks_cluster: eks_cluster.vpc_config.cluster_security_group_id
+        )
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,

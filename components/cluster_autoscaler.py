@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -64,6 +64,8 @@ class ClusterAutoscalerArgs:
     partition: str
     kubernetes_version: str
     cluster_dependencies: tuple[pulumi.Resource, ...]
+    # Node labels the pod requires (the system pool); the chart's top-level nodeSelector.
+    node_selector: dict[str, str] = field(default_factory=dict)
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -107,6 +109,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                     "expander": "least-waste",
                 },
                 "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "600Mi"}},
+                **({"nodeSelector": args.node_selector} if args.node_selector else {}),
             },
             pulumi.ResourceOptions(parent=self, depends_on=[role, *args.cluster_dependencies]),
         )

@@ -26,17 +26,22 @@ def create_service_role(
     partition: str,
     managed_policies: tuple[str, ...],
     opts: pulumi.ResourceOptions,
-) -> aws.iam.Role:
-    """A role with the given trust policy and AWS managed policies, each attachment named after the role."""
+) -> tuple[aws.iam.Role, tuple[aws.iam.RolePolicyAttachment, ...]]:
+    """A role with the given trust policy and AWS managed policies, each attachment named after the role.
+
+    The attachments are returned too: whatever acts with the role depends on them, so destroy detaches them last.
+    """
     role = aws.iam.Role(name, assume_role_policy=trust_policy, description=description, opts=opts)
-    for policy in managed_policies:
+    attachments = tuple(
         aws.iam.RolePolicyAttachment(
             f"{name}-{policy.rsplit('/', 1)[-1]}",
             role=role.name,
             policy_arn=aws_managed_policy_arn(partition, policy),
             opts=opts,
         )
-    return role
+        for policy in managed_policies
+    )
+    return role, attachments
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class ClusterIam(pulumi.ComponentResource):
         super().__init__("eks-platform:iam:ClusterIam", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.cluster_role = create_service_role(
+        self.cluster_role, _ = create_service_role(
             f"{name}-cluster",
             f"EKS control plane of {args.cluster_name}",
             service_trust_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
@@ -63,7 +68,7 @@ class ClusterIam(pulumi.ComponentResource):
             CLUSTER_POLICIES,
             child,
         )
-        node_role = create_service_role(
+        node_role, _ = create_service_role(
             f"{name}-node",
             f"EC2 worker nodes of {args.cluster_name}",
             service_trust_policy("ec2.amazonaws.com"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -29,6 +29,8 @@ class IngressControllerArgs:
     zone_spread: bool
     # The release's LoadBalancer Service must be deleted while nodes and cluster still exist.
     cluster_dependencies: tuple[pulumi.Resource, ...]
+    # Node labels the controller pods require (the system pool).
+    node_selector: dict[str, str] = field(default_factory=dict)
     ingress_class_name: str = "nginx"
 
 
@@ -48,6 +50,10 @@ def controller_values(args: IngressControllerArgs, chart: Chart) -> dict[str, An
         }
     ]
     controller: dict[str, Any] = {"replicaCount": args.replicas, "resources": CONTROLLER_RESOURCES, "service": service}
+    if args.node_selector:
+        # controller.nodeSelector in both charts (nginx/kubernetes-ingress and kubernetes/ingress-nginx
+        # charts/*/values.yaml); Helm merges it with ingress-nginx's default kubernetes.io/os: linux.
+        controller["nodeSelector"] = args.node_selector
     if args.zone_spread:
         controller["topologySpreadConstraints"] = spread
     if args.controller == "f5-nginx":
@@ -63,7 +69,10 @@ def controller_values(args: IngressControllerArgs, chart: Chart) -> dict[str, An
             # The chart creates its PodDisruptionBudget when replicaCount > 1.
             "minAvailable": 1,
             "allowSnippetAnnotations": False,
-            "admissionWebhooks": {"enabled": True},
+            "admissionWebhooks": {
+                "enabled": True,
+                **({"patch": {"nodeSelector": args.node_selector}} if args.node_selector else {}),
+            },
         }
     return {"controller": controller}
 

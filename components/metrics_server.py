@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +15,8 @@ from components.versions import METRICS_SERVER
 class MetricsServerArgs:
     replicas: int
     cluster_dependencies: tuple[pulumi.Resource, ...]
+    # Node labels the pods require (the system pool); the chart's top-level nodeSelector.
+    node_selector: dict[str, str] = field(default_factory=dict)
 
 
 class MetricsServer(pulumi.ComponentResource):
@@ -30,6 +32,7 @@ class MetricsServer(pulumi.ComponentResource):
                 "replicas": args.replicas,
                 "podDisruptionBudget": {"enabled": args.replicas > 1, "minAvailable": 1},
                 "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"cpu": "500m", "memory": "400Mi"}},
+                **({"nodeSelector": args.node_selector} if args.node_selector else {}),
             },
             pulumi.ResourceOptions(parent=self, depends_on=list(args.cluster_dependencies)),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -17,6 +17,8 @@ class NetworkArgs:
     subnet_prefix_length: int
     # "single": one NAT gateway for all zones; "per-zone": one per zone, so a zone outage cuts off only that zone.
     nat_strategy: str
+    # Extra tags of the private subnets (where nodes run), such as the tag Karpenter finds its subnets by.
+    private_subnet_tags: dict[str, str] = field(default_factory=dict)
 
 
 class Network(pulumi.ComponentResource):
@@ -31,6 +33,8 @@ class Network(pulumi.ComponentResource):
     # What gives the private subnets egress (NAT gateways, routes, associations): everything running on
     # nodes must depend on these, so destroy removes it while it can still reach AWS APIs.
     private_egress: tuple[pulumi.Resource, ...]
+    # The private subnets themselves: instances outside Pulumi's state (Karpenter's) must be gone before them.
+    private_subnet_resources: tuple[pulumi.Resource, ...]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:network:Network", name, None, opts)
@@ -89,7 +93,12 @@ class Network(pulumi.ComponentResource):
                 cidr_block=str(blocks[zone_count + index]),
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={"Name": f"{args.cluster_name}-private-{zone}", "kubernetes.io/role/internal-elb": "1", **cluster_tag},
+                tags={
+                    "Name": f"{args.cluster_name}-private-{zone}",
+                    "kubernetes.io/role/internal-elb": "1",
+                    **cluster_tag,
+                    **args.private_subnet_tags,
+                },
                 opts=child,
             )
             private_subnets.append(private)
@@ -129,6 +138,7 @@ class Network(pulumi.ComponentResource):
         self.private_subnets = tuple(
             (zone, subnet.id) for zone, subnet in zip(args.availability_zones, private_subnets, strict=True)
         )
+        self.private_subnet_resources = tuple(private_subnets)
         self.public_routing = (gateway, public_routes, *public_associations)
         self.private_egress = (*nat_gateways, *private_egress)
         self.public_subnet_ids = pulumi.Output.all(*[subnet.id for subnet in public_subnets])

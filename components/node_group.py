@@ -1,4 +1,4 @@
-"""The worker nodes (the seed's auto-scaling group, min 1 / desired 2 / max 3) as EKS managed node groups."""
+"""One node pool (the seed's auto-scaling group, min 1 / desired 2 / max 3) as EKS managed node groups."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import pulumi_aws as aws
 ROOT_DEVICE = "/dev/xvda"  # root volume of AL2023 EKS AMIs
 # EKS-optimized Amazon Linux 2023 AMI per CPU architecture (aws_eks_node_group ami_type values).
 AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
-# Labels that differ between the groups of one pool and that the cluster autoscaler's AWS node group
-# comparator ignores anyway; every other label must be identical for balance-similar-node-groups.
-NODE_GROUP_LABEL = "platform.eks/node-group"
+# Every node of a pool carries this label with the pool's name, whichever group (or Karpenter) launched it: what
+# controllers and workloads select. The same value on every group of a pool: the cluster autoscaler balances only
+# groups whose labels match (zone and EKS' own node group labels aside).
+POOL_LABEL = "platform.eks/pool"
+# Taint effects as Kubernetes spells them (config, pod tolerations, Karpenter) and as the EKS API does.
+EKS_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 
 def split_evenly(total: int, parts: int) -> list[int]:
@@ -21,14 +24,23 @@ def split_evenly(total: int, parts: int) -> list[int]:
 
 
 @dataclass(frozen=True)
+class Taint:
+    key: str
+    value: str
+    effect: str  # NoSchedule, PreferNoSchedule or NoExecute
+
+
+@dataclass(frozen=True)
 class NodeGroupArgs:
-    # Known from config; the cluster itself is one of `dependencies`, so the groups wait for it.
+    # Text, as config fixes it: the launch template's description and Name tag are written with it, and the
+    # dependency on the cluster comes from `dependencies`.
     cluster_name: str
+    pool: str
     # Managed node groups with our launch template get no version from EKS' defaults on upgrade: each
     # group is pinned to the control plane's version explicitly, so one config change moves both.
     kubernetes_version: str
     node_role_arn: pulumi.Input[str]
-    # The cluster, the node role's policy attachments and the private subnets' egress (NAT, routes):
+    # The node role's policy attachments, the cluster, and the private subnets' egress (NAT, routes):
     # nodes need them until they are gone, so destroy removes the nodes first.
     dependencies: tuple[pulumi.Resource, ...]
     # (zone, private subnet id) for every zone the nodes may run in.
@@ -44,6 +56,7 @@ class NodeGroupArgs:
     per_zone: bool
     max_unavailable: int
     labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
 
 
 class NodeGroup(pulumi.ComponentResource):
@@ -112,8 +125,14 @@ class NodeGroup(pulumi.ComponentResource):
                     id=launch_template.id,
                     version=launch_template.latest_version.apply(str),
                 ),
-                # The same labels on every group of the pool: the autoscaler balances only groups that look alike.
-                labels={NODE_GROUP_LABEL: name, **args.labels},
+                # The same labels and taints on every group of the pool: the autoscaler balances only groups that
+                # look alike, and reads both from the EKS API to scale a group up from zero.
+                labels={POOL_LABEL: args.pool, **args.labels},
+                taints=[
+                    aws.eks.NodeGroupTaintArgs(key=taint.key, value=taint.value or None, effect=EKS_TAINT_EFFECTS[taint.effect])
+                    for taint in args.taints
+                ]
+                or None,
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     depends_on=list(args.dependencies),

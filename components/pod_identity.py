@@ -30,7 +30,7 @@ class PodIdentityRole(pulumi.ComponentResource):
         super().__init__("eks-platform:iam:PodIdentityRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        role = create_service_role(
+        role, _ = create_service_role(
             name,
             f"Pod Identity role of {args.namespace}/{args.service_account}",
             pod_identity_trust_policy(),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pulumi_kubernetes as k8s
 
+from components.node_group import POOL_LABEL
+
 RESTRICTED_NAMESPACE_LABELS = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/audit": "restricted",
@@ -27,15 +29,36 @@ def restricted_pod_spec(
     volumes: list[k8s.core.v1.VolumeArgs],
     init_containers: list[k8s.core.v1.ContainerArgs] | None = None,
     topology_spread_constraints: list[k8s.core.v1.TopologySpreadConstraintArgs] | None = None,
+    affinity: k8s.core.v1.AffinityArgs | None = None,
 ) -> k8s.core.v1.PodSpecArgs:
     """A pod running as `user_id` with no Kubernetes API token (none of the demo apps talks to the API)."""
     return k8s.core.v1.PodSpecArgs(
         automount_service_account_token=False,
+        affinity=affinity,
         security_context=pod_security_context(user_id),
         init_containers=init_containers or None,
         containers=containers,
         volumes=volumes,
         topology_spread_constraints=topology_spread_constraints,
+    )
+
+
+def pool_affinity(pools: tuple[str, ...]) -> k8s.core.v1.AffinityArgs | None:
+    """Pods of this affinity run only on nodes of the given pools (any of them); None places them anywhere."""
+    if not pools:
+        return None
+    return k8s.core.v1.AffinityArgs(
+        node_affinity=k8s.core.v1.NodeAffinityArgs(
+            required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
+                node_selector_terms=[
+                    k8s.core.v1.NodeSelectorTermArgs(
+                        match_expressions=[
+                            k8s.core.v1.NodeSelectorRequirementArgs(key=POOL_LABEL, operator="In", values=list(pools))
+                        ]
+                    )
+                ]
+            )
+        )
     )
 
 

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.containers import HTTPD_USER, httpd_container
-from components.pod_security import ACCEPTED_CHECKOV_FINDINGS, labels_for, restricted_pod_spec
+from components.pod_security import ACCEPTED_CHECKOV_FINDINGS, labels_for, pool_affinity, restricted_pod_spec
 from components.volume_release_gate import CLUSTER_TAG, VolumeReleaseGate, VolumeReleaseGateArgs
 
 STORAGE_CLASS = "gp3-encrypted"
@@ -25,6 +25,8 @@ class StorageArgs:
     # Deleting a claim's EBS volume goes through the CSI controller on the nodes: claims (through the
     # release gate) depend on both, so `pulumi destroy` removes them while the driver can still clean up.
     csi_dependencies: tuple[pulumi.Resource, ...]
+    # Node pools the demo pods may run on (node affinity on the pool label); empty places them anywhere.
+    pools: tuple[str, ...] = ()
     claim_size: str = "4Gi"
     # prod: Pulumi refuses to delete the claim (and with it the volume) without an explicit unprotect.
     protect_claim: bool = False
@@ -91,6 +93,7 @@ class Storage(pulumi.ComponentResource):
                     persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=CLAIM),
                 ),
             ],
+            pool_affinity(args.pools),
             pulumi.ResourceOptions(parent=self, depends_on=[claim, args.namespace_resource]),
         )
 
@@ -106,6 +109,7 @@ class Storage(pulumi.ComponentResource):
                 # The seed's ephemeral storage: lives and dies with the pod, capped so it cannot fill the node.
                 k8s.core.v1.VolumeArgs(name="scratch", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi")),
             ],
+            pool_affinity(args.pools),
             pulumi.ResourceOptions(parent=self, depends_on=[args.namespace_resource]),
         )
 
@@ -120,6 +124,7 @@ class Storage(pulumi.ComponentResource):
         namespace: str,
         container: k8s.core.v1.ContainerArgs,
         volumes: list[k8s.core.v1.VolumeArgs],
+        affinity: k8s.core.v1.AffinityArgs | None,
         opts: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         labels = labels_for(app, PART_OF)
@@ -135,7 +140,7 @@ class Storage(pulumi.ComponentResource):
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": app}),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=restricted_pod_spec(HTTPD_USER, [container], volumes),
+                    spec=restricted_pod_spec(HTTPD_USER, [container], volumes, affinity=affinity),
                 ),
             ),
             opts=opts,

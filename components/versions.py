@@ -22,6 +22,19 @@ METRICS_SERVER = Chart("metrics-server", "3.13.1", "https://kubernetes-sigs.gith
 
 CLUSTER_AUTOSCALER_REPOSITORY = "https://kubernetes.github.io/autoscaler"
 
+# Karpenter (v1 API), one release for every supported minor: 1.14.x supports Kubernetes 1.26 to 1.36
+# (aws/karpenter-provider-aws hack/docs/compatibilitymatrix_gen/compatibility.yaml). 1.14.1 is the newest release:
+# tag v1.14.1 (commit bde00654cd31, 2026-08-20), charts/karpenter/Chart.yaml on main set to 1.14.1 on 2026-08-21. The
+# CRDs come from their own chart of the same version: Helm installs a chart's crds/ directory once and never
+# upgrades it (website/content/en/docs/upgrading/upgrade-guide.md, "CRD Upgrades").
+KARPENTER_REPOSITORY = "oci://public.ecr.aws/karpenter"
+KARPENTER = Chart("karpenter", "1.14.1", KARPENTER_REPOSITORY)
+KARPENTER_CRD = Chart("karpenter-crd", "1.14.1", KARPENTER_REPOSITORY)
+# EKS-optimized AL2023 AMI release for Karpenter's nodes, pinned so that a new AMI is a reviewed change (drift
+# replaces the nodes). v20260714 ships AL2023 standard x86_64 and arm64 AMIs for Kubernetes 1.33-1.35
+# (awslabs/amazon-eks-ami CHANGELOG.md, "AMI Release v20260714", commit 81fec2e89585).
+KARPENTER_AMI_ALIAS = "al2023@v20260714"
+
 
 @dataclass(frozen=True)
 class AddonVersions:

@@ -9,14 +9,13 @@ naming the volumes, instead of leaving a paid-for orphan behind silently.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
+
+from components.aws_cli import list_ids, wait_until_none_left
 
 POLL_SECONDS = 10.0
 # Set on every volume of our StorageClass (tagSpecification_1), in the CreateVolume call itself. A key of our
@@ -33,24 +32,19 @@ def volumes_of_cluster(region: str, cluster_name: str) -> list[str]:
     provisioner runs with --extra-create-metadata, which no source confirms for the EKS add-on, and a filter
     that matches nothing would let destroy go on with a paid volume left behind.
     """
-    command = [
-        "aws",
-        "ec2",
-        "describe-volumes",
-        "--region",
-        region,
-        "--filters",
-        f"Name=tag:{CLUSTER_TAG},Values={cluster_name}",
-        "--query",
-        "Volumes[].VolumeId",
-        "--output",
-        "json",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"cannot list the EBS volumes of cluster {cluster_name}: {result.stderr.strip()}")
-    volume_ids: list[str] = json.loads(result.stdout or "[]") or []
-    return volume_ids
+    return list_ids(
+        [
+            "ec2",
+            "describe-volumes",
+            "--region",
+            region,
+            "--filters",
+            f"Name=tag:{CLUSTER_TAG},Values={cluster_name}",
+            "--query",
+            "Volumes[].VolumeId",
+        ],
+        f"the EBS volumes of cluster {cluster_name}",
+    )
 
 
 class VolumeReleaseGateProvider(pulumi.dynamic.ResourceProvider):
@@ -62,18 +56,16 @@ class VolumeReleaseGateProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.UpdateResult(outs=news)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        deadline = time.monotonic() + float(props["timeoutSeconds"])
-        while True:
-            remaining = volumes_of_cluster(props["region"], props["clusterName"])
-            if not remaining:
-                return
-            if time.monotonic() >= deadline:
-                raise RuntimeError(
-                    f"EBS volume(s) {', '.join(remaining)} of cluster {props['clusterName']} still exist "
-                    f"{props['timeoutSeconds']} s after claim {props['namespace']}/{props['claim']} was deleted; "
-                    "check the EBS CSI driver, then run `pulumi destroy` again"
-                )
-            time.sleep(float(props.get("pollSeconds", POLL_SECONDS)))
+        wait_until_none_left(
+            lambda: volumes_of_cluster(props["region"], props["clusterName"]),
+            float(props["timeoutSeconds"]),
+            float(props.get("pollSeconds", POLL_SECONDS)),
+            lambda remaining: (
+                f"EBS volume(s) {', '.join(remaining)} of cluster {props['clusterName']} still exist "
+                f"{props['timeoutSeconds']} s after claim {props['namespace']}/{props['claim']} was deleted; "
+                "check the EBS CSI driver, then run `pulumi destroy` again"
+            ),
+        )
 
 
 @dataclass(frozen=True)

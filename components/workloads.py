@@ -9,7 +9,13 @@ import pulumi_kubernetes as k8s
 
 from components.containers import HTTPD_PORT, HTTPD_USER, TOMCAT_PORT, TOMCAT_USER, httpd_container, tomcat_containers
 from components.ingress_routing import Route, prefix_rewrites
-from components.pod_security import ACCEPTED_CHECKOV_FINDINGS, RESTRICTED_NAMESPACE_LABELS, labels_for, restricted_pod_spec
+from components.pod_security import (
+    ACCEPTED_CHECKOV_FINDINGS,
+    RESTRICTED_NAMESPACE_LABELS,
+    labels_for,
+    pool_affinity,
+    restricted_pod_spec,
+)
 
 PART_OF = "seed-demo"
 HTTPD_SERVICE = "httpd-service"
@@ -45,6 +51,8 @@ class DemoWorkloadsArgs:
     controller: pulumi.Resource
     # Pods need nodes; on destroy, everything here goes before the nodes and the cluster.
     cluster_dependencies: tuple[pulumi.Resource, ...]
+    # Node pools the demo pods may run on (node affinity on the pool label); empty places them anywhere.
+    pools: tuple[str, ...] = ()
     replicas: int = 2
     max_httpd_replicas: int = 6
 
@@ -227,6 +235,7 @@ class DemoWorkloads(pulumi.ComponentResource):
                                 label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                             )
                         ],
+                        affinity=pool_affinity(args.pools),
                     ),
                 ),
             ),

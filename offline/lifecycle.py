@@ -23,6 +23,11 @@ from offline.plan_query import PlanQuery, Resource
 
 REPORT_NAME: Final = "lifecycle.json"
 VOLUME_GATE: Final = "pulumi-python:dynamic/storage:VolumeReleaseGate"
+INSTANCE_GATE: Final = "pulumi-python:dynamic/karpenter:InstanceGate"
+NODE_POOL: Final = "kubernetes:karpenter.sh/v1:NodePool"
+NODE_CLASS: Final = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+POOL_LABEL: Final = "platform.eks/pool"
+WORKLOAD_TYPES: Final = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet")
 HELM_RELEASE: Final = "kubernetes:helm.sh/v3:Release"
 NODE_GROUP: Final = "aws:eks/nodeGroup:NodeGroup"
 ASSOCIATION: Final = "aws:ec2/routeTableAssociation:RouteTableAssociation"
@@ -189,7 +194,8 @@ def _pod_identity(query: PlanQuery, consumer: Resource) -> list[Resource]:
     if consumer["type"] != HELM_RELEASE:
         return agent
     values = consumer["inputs"].get("values", {})
-    account = values.get("rbac", {}).get("serviceAccount", {}).get("name")
+    # The cluster autoscaler's chart names it under rbac, Karpenter's at the top level.
+    account = (values.get("rbac", {}).get("serviceAccount") or values.get("serviceAccount", {})).get("name")
     namespace = consumer["inputs"].get("namespace")
     associations = [
         a
@@ -197,6 +203,68 @@ def _pod_identity(query: PlanQuery, consumer: Resource) -> list[Resource]:
         if (a["inputs"].get("namespace"), a["inputs"].get("serviceAccount")) == (namespace, account)
     ]
     return [*agent, *associations] if associations else [*agent, _MISSING_ASSOCIATION]
+
+
+def _private_subnets(query: PlanQuery) -> list[Resource]:
+    return [s for s in query.of_type("aws:ec2/subnet:Subnet") if "kubernetes.io/role/internal-elb" in s["inputs"].get("tags", {})]
+
+
+def _karpenter(query: PlanQuery) -> list[Resource]:
+    """What Karpenter needs to terminate its instances, and what its instances need until they are gone: the
+    controller (releases, Pod Identity role), the interruption queue and its rules, the node role's permissions and
+    access entry, the managed nodes it runs on, the cluster, and the private subnets with their egress."""
+    interruption_types = (
+        "aws:sqs/queue:Queue",
+        "aws:sqs/queuePolicy:QueuePolicy",
+        "aws:cloudwatch/eventRule:EventRule",
+        "aws:cloudwatch/eventTarget:EventTarget",
+    )
+    interruption = [r for t in interruption_types for r in query.of_type(t) if r["name"].startswith("karpenter-")]
+    return [
+        *_named_prefix(HELM_RELEASE, "karpenter-")(query),
+        *_role_permissions("karpenter-")(query),
+        *[
+            a
+            for a in query.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+            if a["name"].startswith("karpenter-")
+        ],
+        *[e for e in query.of_type("aws:eks/accessEntry:AccessEntry") if e["name"].startswith("karpenter-")],
+        *interruption,
+        *query.of_type("eks:index:Cluster"),
+        *query.of_type(NODE_GROUP),
+        *_private_egress(query),
+        *_private_subnets(query),
+    ]
+
+
+def _selected_pools(workload: Resource) -> set[str]:
+    """Pools a workload's pods require through node affinity or a node selector on the pool label."""
+    spec = workload["inputs"].get("spec", {}).get("template", {}).get("spec", {})
+    pools = {spec["nodeSelector"][POOL_LABEL]} if POOL_LABEL in spec.get("nodeSelector", {}) else set()
+    terms = (
+        spec.get("affinity", {})
+        .get("nodeAffinity", {})
+        .get("requiredDuringSchedulingIgnoredDuringExecution", {})
+        .get("nodeSelectorTerms", [])
+    )
+    for term in terms:
+        for expression in term.get("matchExpressions", []):
+            if expression.get("key") == POOL_LABEL and expression.get("operator") == "In":
+                pools.update(expression.get("values", []))
+    return pools
+
+
+def _karpenter_pool_name(resource: Resource) -> str:
+    return str(resource["inputs"].get("metadata", {}).get("name", ""))
+
+
+def _on_karpenter_pools(query: PlanQuery) -> list[Resource]:
+    launched = {_karpenter_pool_name(pool) for pool in query.of_type(NODE_POOL)}
+    return [w for t in WORKLOAD_TYPES for w in query.of_type(t) if _selected_pools(w) & launched]
+
+
+def _node_pools_of(query: PlanQuery, workload: Resource) -> list[Resource]:
+    return [pool for pool in query.of_type(NODE_POOL) if _karpenter_pool_name(pool) in _selected_pools(workload)]
 
 
 # Stands for an association a consumer needs but the plan lacks: never reachable, so the need is reported broken.
@@ -312,8 +380,41 @@ NEEDS: Final = (
         "Pods get their role's credentials from the Pod Identity agent, and only if the association exists when "
         "the pod starts (the webhook injects the credentials at admission).",
         "EKS User Guide, 'Learn how EKS Pod Identity grants pods access to AWS services'",
-        lambda query: [*_addon("aws-ebs-csi-driver")(query), *_named_prefix(HELM_RELEASE, "autoscaler")(query)],
+        lambda query: [
+            *_addon("aws-ebs-csi-driver")(query),
+            *[r for r in query.of_type(HELM_RELEASE) if r["name"] in ("autoscaler-release", "karpenter-release")],
+        ],
         _pod_identity,
+    ),
+    Need(
+        "karpenter-instances-terminated",
+        "Instances Karpenter launched are not in Pulumi's state; deleting a NodePool (and its EC2NodeClass) makes "
+        "Karpenter drain and terminate them afterwards. Both must be deleted before the gate that waits until EC2 "
+        "lists none of them.",
+        "aws/karpenter-provider-aws#1268 and #5727 (instances outlive an uninstall); pkg/providers/instance/instance.go "
+        "(List: the tags and states the gate filters on)",
+        _types(NODE_POOL, NODE_CLASS),
+        _all(_types(INSTANCE_GATE)),
+    ),
+    Need(
+        "karpenter-outlives-its-instances",
+        "Until its instances are terminated, Karpenter's controller (on the managed nodes, with its Pod Identity role, "
+        "through the NAT route) must run to drain and terminate them and delete their instance profiles, and the "
+        "instances still use the node role, the cluster and the private subnets; the gate waits while all of these exist.",
+        "aws/karpenter-provider-aws website/content/en/docs/getting-started/getting-started-with-karpenter/"
+        "cloudformation.yaml (controller and node permissions, interruption queue); EC2 API Reference, DeleteSubnet "
+        "(DependencyViolation while network interfaces remain)",
+        _types(INSTANCE_GATE),
+        _all(_karpenter),
+    ),
+    Need(
+        "workloads-before-their-karpenter-pool",
+        "Pods required to run on a Karpenter pool must be deleted before its NodePool, or Karpenter drains the nodes "
+        "under workloads that still hold them (PodDisruptionBudgets block the drain until its grace period ends).",
+        "aws/karpenter-provider-aws website/content/en/docs/concepts/disruption.md (termination drains pods, respecting "
+        "PodDisruptionBudgets, until terminationGracePeriod)",
+        _on_karpenter_pools,
+        _node_pools_of,
     ),
 )
 

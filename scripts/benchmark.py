@@ -61,7 +61,8 @@ def measure_diff() -> tuple[float, int]:
 
 def main() -> int:
     stacks = sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in ROOT.glob("Pulumi.*.yaml"))
-    print(f"{'stack':<8} {'wall s':>8} {'peak MB':>9} {'estimate s':>11} {'share':>6}  exit  within target")
+    width = max(len("stack"), *(len(stack) for stack in stacks))
+    print(f"{'stack':<{width}} {'wall s':>8} {'peak MB':>9} {'estimate s':>11} {'share':>6}  exit  within target")
     worst = 0
     previews = 0.0
     with tempfile.TemporaryDirectory() as scratch:
@@ -70,9 +71,8 @@ def main() -> int:
             extra = estimate_seconds(stack, Path(scratch) / stack / "plan.json")
             share = extra / (seconds - extra)
             ok = seconds < TARGET_SECONDS and megabytes < TARGET_MB and share < TARGET_ESTIMATE_SHARE
-            print(
-                f"{stack:<8} {seconds:>8.2f} {megabytes:>9.1f} {extra:>11.3f} {share:>6.1%}  {code:>4}  {'yes' if ok else 'NO'}"
-            )
+            verdict = "yes" if ok else "NO"
+            print(f"{stack:<{width}} {seconds:>8.2f} {megabytes:>9.1f} {extra:>11.3f} {share:>6.1%}  {code:>4}  {verdict}")
             worst = max(worst, code)
             previews += seconds
     print(

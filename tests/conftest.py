@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +29,56 @@ def stack_plan(stack: str, ingress_controller: str = "") -> PlanQuery:
     return _plans[key]
 
 
+# The Karpenter example with a third, untainted pool: the demo workloads then run on Karpenter's nodes.
+KARPENTER_WORKLOAD_POOLS = {
+    "system": {"instanceTypes": ["m6i.large"], "minSize": 2, "desiredSize": 2, "maxSize": 3},
+    "general": {"instanceTypes": ["m6i.large", "m7i.large"], "maxSize": 4},
+    "graviton-spot": {
+        "instanceTypes": ["m7g.large"],
+        "capacityType": "SPOT",
+        "maxSize": 4,
+        "taints": [{"key": "workload-class", "value": "batch", "effect": "NoSchedule"}],
+    },
+}
+# Three managed pools under the cluster autoscaler: the demo runs on `general` (one group per zone, from zero).
+MANAGED_POOLS = {
+    "system": {"instanceTypes": ["t3.medium"], "minSize": 1, "desiredSize": 2, "maxSize": 3},
+    "general": {
+        "instanceTypes": ["m6i.large"],
+        "minSize": 0,
+        "desiredSize": 0,
+        "maxSize": 6,
+        "perZone": True,
+        "labels": {"example.com/team": "web"},
+    },
+    "graviton-spot": {
+        "instanceTypes": ["m7g.large", "c7g.large"],
+        "capacityType": "SPOT",
+        "minSize": 0,
+        "desiredSize": 0,
+        "maxSize": 3,
+        "taints": [{"key": "workload-class", "value": "batch", "effect": "NoSchedule"}],
+    },
+}
+_pool_plans: dict[str, PlanQuery] = {}
+
+
+def _pool_plan(stack: str, pools: dict[str, object]) -> PlanQuery:
+    key = f"{stack}:{json.dumps(pools, sort_keys=True)}"
+    if key not in _pool_plans:
+        overrides = {"eks-platform:nodeGroups": json.dumps(pools)}
+        _pool_plans[key] = PlanQuery(build_plan(stack, overrides=overrides).to_json())
+    return _pool_plans[key]
+
+
+def karpenter_workload_plan() -> PlanQuery:
+    return _pool_plan("karpenter-example", KARPENTER_WORKLOAD_POOLS)
+
+
+def managed_pools_plan() -> PlanQuery:
+    return _pool_plan("dev", MANAGED_POOLS)
+
+
 @pytest.fixture(scope="session")
 def dev() -> PlanQuery:
     return stack_plan("dev")
@@ -34,3 +87,36 @@ def dev() -> PlanQuery:
 @pytest.fixture(scope="session")
 def prod() -> PlanQuery:
     return stack_plan("prod")
+
+
+@pytest.fixture
+def fake_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """An `aws` CLI on the PATH that answers from a queue of canned replies, one per call, and logs its arguments.
+
+    Returns `queue(*replies)`, which sets the replies and returns the log file.
+    """
+    answers, log = tmp_path / "answers", tmp_path / "calls"
+    script = tmp_path / "aws"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {log}\n'
+        f"head -n 1 {answers}\n"
+        f"tail -n +2 {answers} > {answers}.rest && mv {answers}.rest {answers}\n"
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+
+    def queue(*replies: str) -> Path:
+        answers.write_text("".join(f"{reply}\n" for reply in replies))
+        return log
+
+    return queue
+
+
+@pytest.fixture
+def failing_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An `aws` CLI on the PATH that fails as AWS does without permission."""
+    script = tmp_path / "aws"
+    script.write_text("#!/bin/sh\necho 'An error occurred (UnauthorizedOperation)' >&2\nexit 254\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")

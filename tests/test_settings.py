@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from offline.stack_config import stack_config
 from settings import KEYS, ConfigError, parse_settings
@@ -24,19 +25,48 @@ def test_every_key_has_a_default_in_pulumi_yaml() -> None:
     assert set(raw()) == set(KEYS)
 
 
+def pools(stack: str = "dev", *, system: dict[str, object] | None = None, **others: object) -> str:
+    """The stack's nodeGroups with fields of the system pool changed (None removes one) and other pools added."""
+    value = json.loads(raw(stack)["nodeGroups"])
+    for field, changed in (system or {}).items():
+        if changed is None:
+            value["system"].pop(field, None)
+        else:
+            value["system"][field] = changed
+    return json.dumps({**value, **others})
+
+
+SPOT_GRAVITON: dict[str, object] = {"instanceTypes": ["m7g.large"], "capacityType": "SPOT", "maxSize": 4}
+TAINT = {"key": "example.com/dedicated", "value": "batch", "effect": "NoSchedule"}
+
+
 def test_dev_settings() -> None:
     settings = parse_settings(raw("dev"), "eks-platform", "dev")
     assert settings.cluster_name == "eks-platform-dev"
     assert settings.availability_zones == ("eu-central-1a", "eu-central-1b", "eu-central-1c")
     assert settings.nat_strategy == "single"
-    assert settings.node_group.capacity_type == "SPOT"
-    assert (settings.node_group.min_size, settings.node_group.desired_size, settings.node_group.max_size) == (1, 2, 3)
+    assert settings.autoscaler == "cluster-autoscaler"
+    (system,) = settings.node_pools
+    assert system.name == "system" and system.capacity_type == "SPOT" and not system.karpenter
+    assert (system.min_size, system.desired_size, system.max_size) == (1, 2, 3)
+    assert settings.workload_pools == ("system",)
     assert not settings.is_production
 
 
+def test_the_default_pool_keeps_the_seed_shape() -> None:
+    """Pulumi.yaml's default nodeGroups: one system pool of 1/2/3 nodes, on demand, 20 GiB."""
+    values = raw("dev")
+    values["nodeGroups"] = json.dumps(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]["nodeGroups"]["default"])
+    (system,) = parse_settings(values, "eks-platform", "dev").node_pools
+    assert (system.min_size, system.desired_size, system.max_size, system.disk_size_gib) == (1, 2, 3, 20)
+    assert (system.capacity_type, system.per_zone, system.max_unavailable, system.taints) == ("ON_DEMAND", False, 1, ())
+
+
 def test_graviton_only_node_groups_are_fine() -> None:
-    settings = parse_settings(raw("dev", nodeInstanceTypes=["m7g.large", "c6gn.xlarge"]), "eks-platform", "dev")
-    assert settings.node_group.instance_types == ("m7g.large", "c6gn.xlarge")
+    settings = settings_of("dev", nodeGroups=pools(system={"instanceTypes": ["m7g.large", "c6gn.xlarge", "a1.large"]}))
+    assert settings.node_pools[0].instance_types == ("m7g.large", "c6gn.xlarge", "a1.large")
+    assert settings.node_pools[0].cpu_architecture == "arm64"
+    assert settings_of("dev").node_pools[0].cpu_architecture == "x86_64"
 
 
 def test_prod_settings() -> None:
@@ -44,16 +74,32 @@ def test_prod_settings() -> None:
     assert settings.is_production
     assert settings.deletion_protection
     assert settings.nat_strategy == "per-zone"
-    assert settings.node_group.capacity_type == "ON_DEMAND"
+    (system,) = settings.node_pools
+    assert system.capacity_type == "ON_DEMAND" and system.per_zone
+
+
+def test_workload_pools_are_the_untainted_pools_besides_system() -> None:
+    tainted = {**SPOT_GRAVITON, "minSize": 0, "desiredSize": 0, "taints": [TAINT]}
+    general = {"instanceTypes": ["m6i.large"], "minSize": 0, "desiredSize": 1, "maxSize": 3}
+    settings = settings_of("dev", nodeGroups=pools(graviton=tainted, general=general))
+    assert [pool.name for pool in settings.node_pools] == ["system", "graviton", "general"]
+    assert settings.workload_pools == ("general",)
+    assert settings_of("dev", nodeGroups=pools(graviton=tainted)).workload_pools == ("system",)
+
+
+def test_with_karpenter_every_pool_but_system_is_a_karpenter_pool() -> None:
+    settings = settings_of(
+        "dev", autoscaler="karpenter", nodeGroups=pools(system={"minSize": 2, "desiredSize": 2}, graviton=SPOT_GRAVITON)
+    )
+    assert [(p.name, p.karpenter) for p in settings.node_pools] == [("system", False), ("graviton", True)]
+    graviton = settings.karpenter_pools[0]
+    assert (graviton.min_size, graviton.desired_size, graviton.max_size, graviton.cpu_architecture) == (0, 0, 4, "arm64")
+    assert [p.name for p in settings.managed_pools] == ["system"]
 
 
 BAD = [
     # (stack, key, value, words the message must contain)
-    ("dev", "nodeMinSize", "one", "whole number"),
-    ("dev", "nodeMaxSize", "0", "from 1 to 450"),
-    ("dev", "nodeMinSize", "4", "at most nodeMaxSize"),
-    ("dev", "nodeDesiredSize", "5", "from nodeMinSize (1) to nodeMaxSize (3)"),
-    ("dev", "nodeDesiredSize", "2.5", "whole number"),
+    ("dev", "autoscaler", "keda", "one of cluster-autoscaler, karpenter"),
     ("dev", "vpcCidr", "10.0.0.1/16", "IPv4 CIDR"),
     ("dev", "vpcCidr", "10.0.0.0/8", "/16 to /24"),
     ("dev", "subnetPrefixLength", "17", "do not fit"),
@@ -62,8 +108,6 @@ BAD = [
     ("dev", "availabilityZones", ["eu-central-1a", "eu-central-1a"], "at least 2 distinct"),
     ("dev", "availabilityZones", ["eu-central-1a", "us-east-1b"], "zones of region eu-central-1"),
     ("dev", "availabilityZones", "eu-central-1a", "list of zone names"),
-    ("dev", "nodeInstanceTypes", ["t3medium"], "EC2 instance type"),
-    ("dev", "nodeInstanceTypes", [], "at least one"),
     ("dev", "kubernetesVersion", "1.3", "1.NN"),
     ("dev", "kubernetesVersion", "1.20", "one of 1.33, 1.34, 1.35"),
     ("dev", "publicAccessCidrs", ["203.0.113.0/33"], "IPv4 CIDR"),
@@ -74,22 +118,14 @@ BAD = [
     ("dev", "region", "europe", "AWS region"),
     ("dev", "endpointPublicAccess", "yes", "true or false"),
     ("dev", "clusterAdminArns", ["arn:aws:iam::12:role/x"], "IAM role or user ARN"),
-    ("dev", "nodeCapacityType", "RESERVED", "one of ON_DEMAND, SPOT"),
-    ("prod", "nodeCapacityType", "SPOT", "prod nodes must be ON_DEMAND"),
-    ("dev", "nodeDiskSizeGiB", "8", "from 20 to 16384"),
     ("dev", "ingressController", "traefik", "one of f5-nginx, ingress-nginx"),
     ("prod", "ingressReplicas", "1", "from 2 to 10"),
     ("dev", "clusterAdminArns", ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/a"], "listed twice"),
-    ("dev", "nodeInstanceTypes", ["t3.medium", "t3.medium"], "listed twice"),
-    ("dev", "nodeInstanceTypes", ["t3.medium", "t4g.medium"], "one CPU architecture"),
     ("dev", "publicAccessCidrs", [f"10.0.{i}.0/24" for i in range(41)], "at most 40"),
     ("dev", "deletionProtection", "sometimes", "true or false"),
     ("dev", "kubernetesSupportType", "LONG", "one of STANDARD, EXTENDED"),
     ("dev", "controlPlaneLogRetentionDays", "10", "retention CloudWatch Logs accepts"),
     ("dev", "controlPlaneLogRetentionDays", "0", "from 1 to 3653"),
-    ("dev", "nodeGroupPerZone", "maybe", "true or false"),
-    ("prod", "nodeGroupPerZone", "false", "prod rule"),
-    ("dev", "nodeMaxUnavailable", "0", "from 1 to 100"),
     ("dev", "region", "us-iso-east-1", "not ISO regions"),
     ("dev", "clusterAdminArns", ["arn:aws-cn:iam::123456789012:role/a"], "partition aws (region eu-central-1)"),
 ]
@@ -111,26 +147,142 @@ def test_partition_follows_the_region(region: str, partition: str) -> None:
 
 def test_boundaries_that_must_still_be_accepted() -> None:
     # A fixed-size pool, one node per zone at most, retention at both ends, the largest rolling batch.
-    fixed = settings_of("prod", nodeMinSize="3", nodeDesiredSize="3", nodeMaxSize="3")
-    assert (fixed.node_group.min_size, fixed.node_group.max_size) == (3, 3)
-    assert settings_of("dev", nodeGroupPerZone="true", nodeMinSize="0", nodeDesiredSize="0", nodeMaxSize="3").node_group.per_zone
+    fixed = settings_of("prod", nodeGroups=pools("prod", system={"minSize": 3, "desiredSize": 3, "maxSize": 3}))
+    assert (fixed.node_pools[0].min_size, fixed.node_pools[0].max_size) == (3, 3)
+    zonal = {"instanceTypes": ["m6i.large"], "minSize": 0, "desiredSize": 0, "maxSize": 3, "perZone": True}
+    assert settings_of("dev", nodeGroups=pools(batch=zonal)).node_pools[1].per_zone
     assert settings_of("dev", controlPlaneLogRetentionDays="1").control_plane_log_retention_days == 1
     assert settings_of("dev", controlPlaneLogRetentionDays="3653").control_plane_log_retention_days == 3653
-    assert settings_of("dev", nodeMaxUnavailable="100").node_group.max_unavailable == 100
+    assert settings_of("dev", nodeGroups=pools(system={"maxUnavailable": 100})).node_pools[0].max_unavailable == 100
     assert settings_of("dev", kubernetesSupportType="EXTENDED").support_type == "EXTENDED"
     # An address plan that fits exactly: six /19 subnets need a /16 with room for eight.
     assert settings_of("dev", vpcCidr="10.0.0.0/16", subnetPrefixLength="19").subnet_prefix_length == 19
     assert settings_of("dev", vpcCidr="10.0.0.0/21", subnetPrefixLength="24").subnet_prefix_length == 24
 
 
-def test_per_zone_groups_need_a_node_per_zone_at_most() -> None:
-    with pytest.raises(ConfigError, match=r"eks-platform:nodeMaxSize = 2: with nodeGroupPerZone .* at least 3"):
-        settings_of("dev", nodeGroupPerZone="true", nodeMaxSize="2")
+def test_pool_boundaries_that_must_still_be_accepted() -> None:
+    labelled = {
+        **SPOT_GRAVITON,
+        "minSize": 0,
+        "desiredSize": 0,
+        "cpuArchitecture": "arm64",
+        "diskSizeGiB": 16384,
+        # A domain that merely contains a reserved word is fine; an empty value is a valid label value.
+        "labels": {"example.com/team": "batch", "kubernetes-io.example.com/x": ""},
+        "taints": [
+            {"key": "example.com/dedicated", "effect": "NoExecute"},
+            {"key": "example.com/dedicated", "effect": "NoSchedule"},
+        ],
+    }
+    pool = settings_of("dev", nodeGroups=pools(**{"a" * 20: labelled})).node_pools[1]
+    assert pool.name == "a" * 20 and pool.disk_size_gib == 16384
+    assert [(t.key, t.value, t.effect) for t in pool.taints] == [
+        ("example.com/dedicated", "", "NoExecute"),
+        ("example.com/dedicated", "", "NoSchedule"),
+    ]
+    # Karpenter: a pool of instance types and a node limit only; a system pool of exactly two nodes.
+    karpenter = settings_of(
+        "dev",
+        autoscaler="karpenter",
+        nodeGroups=pools(system={"minSize": 2, "desiredSize": 2}, spot={"instanceTypes": ["m7g.large"], "maxSize": 1}),
+    )
+    assert karpenter.karpenter_pools[0].max_size == 1
 
 
-def test_cpu_architecture_follows_the_instance_types() -> None:
-    assert settings_of("dev").node_group.cpu_architecture == "x86_64"
-    assert settings_of("dev", nodeInstanceTypes=["m7g.large"]).node_group.cpu_architecture == "arm64"
+WORKLOAD = {**SPOT_GRAVITON, "minSize": 0, "desiredSize": 0}
+POOL_BAD = [
+    # (stack, changed system pool fields, added pools, key, words the message must contain)
+    ("dev", {"minSize": "one"}, {}, "nodeGroups.system.minSize", "whole number"),
+    ("dev", {"maxSize": 0}, {}, "nodeGroups.system.maxSize", "from 1 to 450"),
+    ("dev", {"maxSize": True}, {}, "nodeGroups.system.maxSize", "whole number"),
+    ("dev", {"minSize": 4}, {}, "nodeGroups.system.minSize", "at most maxSize (3)"),
+    ("dev", {"desiredSize": 5}, {}, "nodeGroups.system.desiredSize", "from minSize (1) to maxSize (3)"),
+    ("dev", {"desiredSize": 2.5}, {}, "nodeGroups.system.desiredSize", "whole number"),
+    ("dev", {"maxSize": None}, {}, "nodeGroups.system.maxSize", "required"),
+    ("dev", {"minSize": None}, {}, "nodeGroups.system.minSize", "required for a managed node group"),
+    ("dev", {"instanceTypes": ["t3medium"]}, {}, "nodeGroups.system.instanceTypes", "EC2 instance type"),
+    ("dev", {"instanceTypes": []}, {}, "nodeGroups.system.instanceTypes", "at least one"),
+    ("dev", {"instanceTypes": ["t3.medium", "t3.medium"]}, {}, "nodeGroups.system.instanceTypes", "listed twice"),
+    ("dev", {"instanceTypes": ["t3.medium", "t4g.medium"]}, {}, "nodeGroups.system.instanceTypes", "one CPU architecture"),
+    ("dev", {"cpuArchitecture": "arm64"}, {}, "nodeGroups.system.cpuArchitecture", "expected x86_64"),
+    ("dev", {"cpuArchitecture": "amd64"}, {}, "nodeGroups.system.cpuArchitecture", "one of x86_64, arm64"),
+    ("dev", {"capacityType": "RESERVED"}, {}, "nodeGroups.system.capacityType", "one of ON_DEMAND, SPOT"),
+    ("prod", {"capacityType": "SPOT"}, {}, "nodeGroups.system.capacityType", "prod nodes must be ON_DEMAND"),
+    ("dev", {"diskSizeGiB": 8}, {}, "nodeGroups.system.diskSizeGiB", "from 20 to 16384"),
+    ("dev", {"perZone": "maybe"}, {}, "nodeGroups.system.perZone", "true or false"),
+    ("dev", {"perZone": True, "maxSize": 2, "desiredSize": 1}, {}, "nodeGroups.system.maxSize", "at least 3"),
+    ("prod", {"perZone": False}, {}, "nodeGroups.system.perZone", "prod rule"),
+    ("prod", {"minSize": 2, "desiredSize": 2}, {}, "nodeGroups.system.minSize", "a node in each of the 3 zones"),
+    ("dev", {"maxUnavailable": 0}, {}, "nodeGroups.system.maxUnavailable", "from 1 to 100"),
+    ("dev", {"maxsize": 3}, {}, "nodeGroups.system.maxsize", "did you mean maxSize?"),
+    ("dev", {"minSize": 0, "desiredSize": 0}, {}, "nodeGroups.system.minSize", "at least 1"),
+    ("dev", {"taints": [TAINT]}, {}, "nodeGroups.system.taints", "takes no taints"),
+    ("dev", {"labels": {"node.kubernetes.io/role": "x"}}, {}, "nodeGroups.system.labels", "reserved"),
+    ("dev", {"labels": {"karpenter.sh/x": "y"}}, {}, "nodeGroups.system.labels", "reserved"),
+    ("dev", {"labels": {"eks.amazonaws.com/x": "y"}}, {}, "nodeGroups.system.labels", "reserved"),
+    ("dev", {"labels": {"platform.eks/pool": "x"}}, {}, "nodeGroups.system.labels", "set by the platform"),
+    ("dev", {"labels": {"bad key": "x"}}, {}, "nodeGroups.system.labels", "label key"),
+    ("dev", {"labels": {"team": "a b"}}, {}, "nodeGroups.system.labels", "label value"),
+    ("dev", {"labels": ["team"]}, {}, "nodeGroups.system.labels", "map of label keys"),
+    (
+        "dev",
+        {},
+        {"batch": {**WORKLOAD, "taints": [{**TAINT, "effect": "NoSchedulee"}]}},
+        "nodeGroups.batch.taints",
+        "expected effect",
+    ),
+    ("dev", {}, {"batch": {**WORKLOAD, "taints": [{"effect": "NoSchedule"}]}}, "nodeGroups.batch.taints", "{key, value"),
+    ("dev", {}, {"batch": {**WORKLOAD, "taints": [TAINT, TAINT]}}, "nodeGroups.batch.taints", "listed twice"),
+    ("dev", {}, {"Batch": WORKLOAD}, "nodeGroups", "pool names"),
+    ("dev", {}, {"batch": "m7g.large"}, "nodeGroups.batch", "map of pool fields"),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "system", "others", "key", "words"), POOL_BAD, ids=[f"{case[3]}={case[1] or case[2]}" for case in POOL_BAD]
+)
+def test_bad_pool_is_rejected_naming_pool_and_field(
+    stack: str, system: dict[str, object], others: dict[str, object], key: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        settings_of(stack, nodeGroups=pools(stack, system=system, **others))
+    message = str(error.value)
+    assert f"eks-platform:{key} = " in message
+    assert words in message
+    assert "\n" not in message
+
+
+KARPENTER_BAD = [
+    ({"spot": {**SPOT_GRAVITON, "minSize": 0}}, "nodeGroups.spot.minSize", "takes maxSize only"),
+    ({"spot": {**SPOT_GRAVITON, "desiredSize": 1}}, "nodeGroups.spot.desiredSize", "takes maxSize only"),
+    ({"spot": {**SPOT_GRAVITON, "perZone": True}}, "nodeGroups.spot.perZone", "Karpenter chooses the zone"),
+    (
+        {"system": {"instanceTypes": ["m6i.large"], "minSize": 1, "desiredSize": 1, "maxSize": 3}},
+        "nodeGroups.system.minSize",
+        "2 replicas",
+    ),
+]
+
+
+@pytest.mark.parametrize(("node_groups", "key", "words"), KARPENTER_BAD, ids=[case[1] for case in KARPENTER_BAD])
+def test_bad_karpenter_pool_is_rejected(node_groups: dict[str, object], key: str, words: str) -> None:
+    base = {"system": {"instanceTypes": ["m6i.large"], "minSize": 2, "desiredSize": 2, "maxSize": 3}}
+    with pytest.raises(ConfigError) as error:
+        settings_of("dev", autoscaler="karpenter", nodeGroups=json.dumps({**base, **node_groups}))
+    assert f"eks-platform:{key} = " in str(error.value) and words in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("[]", "map of pool name"),
+        ("{}", "map of pool name"),
+        ('{"general": {"instanceTypes": ["t3.medium"], "maxSize": 1}}', "pool named system"),
+    ],
+)
+def test_bad_node_groups_value_is_rejected(value: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=f"eks-platform:nodeGroups = .*{words}"):
+        settings_of("dev", nodeGroups=value)
 
 
 @pytest.mark.parametrize(("stack", "key", "value", "words"), BAD, ids=[f"{case[1]}={case[2]}" for case in BAD])

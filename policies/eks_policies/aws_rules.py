@@ -32,6 +32,9 @@ SUBNET: Final = "aws:ec2/subnet:Subnet"
 EBS_VOLUME: Final = "aws:ebs/volume:Volume"
 KMS_KEY: Final = "aws:kms/key:Key"
 IAM_ROLE: Final = "aws:iam/role:Role"
+# Karpenter's v1 objects: how its instances look (EC2NodeClass) and how many it may launch (NodePool).
+KARPENTER_NODE_CLASS: Final = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+KARPENTER_NODE_POOL: Final = "kubernetes:karpenter.sh/v1:NodePool"
 
 WORLD_CIDRS: Final = frozenset({"0.0.0.0/0", "::/0"})
 
@@ -140,6 +143,11 @@ def _check_imdsv2(resource: Resource) -> Iterator[str]:
         tokens = get(resource.props, "metadataOptions", "httpTokens")
         if tokens is not UNKNOWN and tokens != "required":
             yield f"allows IMDSv1 (metadataOptions.httpTokens is {tokens!r}, not 'required')"
+    elif resource.type == KARPENTER_NODE_CLASS:
+        # Unset, the API server fills in "required" (the EC2NodeClass CRD's default); only "optional" allows IMDSv1.
+        tokens = get(resource.props, "spec", "metadataOptions", "httpTokens")
+        if tokens not in (None, UNKNOWN, "required"):
+            yield f"lets Karpenter's instances accept IMDSv1 (spec.metadataOptions.httpTokens is {tokens!r})"
 
 
 def _check_no_public_ip(resource: Resource) -> Iterator[str]:
@@ -167,6 +175,17 @@ def _check_volumes_encrypted(resource: Resource) -> Iterator[str]:
     elif resource.type == EBS_VOLUME:
         if resource.props.get("encrypted") is not UNKNOWN and not is_true(resource.props.get("encrypted")):
             yield "is not encrypted"
+    elif resource.type == KARPENTER_NODE_CLASS:
+        mappings = get(resource.props, "spec", "blockDeviceMappings")
+        if mappings is UNKNOWN:
+            return
+        if not as_list(mappings):
+            yield "declares no blockDeviceMappings, leaving the root volume's encryption to the AMI family's default"
+        for mapping in as_list(mappings):
+            ebs = mapping.get("ebs") if isinstance(mapping, dict) else None
+            encrypted = ebs.get("encrypted") if isinstance(ebs, dict) else None
+            if encrypted is not UNKNOWN and not is_true(encrypted):
+                yield f"has an unencrypted EBS volume {mapping.get('deviceName', '?') if isinstance(mapping, dict) else '?'}"
     elif resource.type == EKS_CLUSTER_COMPONENT:
         has_default_node_group = not is_true(resource.props.get("skipDefaultNodeGroup"))
         if has_default_node_group and not is_true(resource.props.get("nodeRootVolumeEncrypted")):
@@ -197,6 +216,28 @@ def _check_node_group_scaling(resource: Resource) -> Iterator[str]:
     limit = resource.config["maxNodes"]
     if maximum is not None and maximum > limit:
         yield f"may grow to {maximum:g} nodes, above the allowed maximum of {limit}"
+
+
+def _check_node_pool_limits(resource: Resource) -> Iterator[str]:
+    if resource.type != KARPENTER_NODE_POOL:
+        return
+    limits = get(resource.props, "spec", "limits")
+    if limits is UNKNOWN:
+        return
+    bounded = {
+        key: value for key, value in (limits if isinstance(limits, dict) else {}).items() if key in ("cpu", "memory", "nodes")
+    }
+    if not bounded:
+        yield "sets no spec.limits (cpu, memory or nodes), so pending pods can make Karpenter launch instances without bound"
+        return
+    nodes = bounded.get("nodes")
+    try:
+        count = int(str(nodes)) if nodes is not None and nodes is not UNKNOWN else None
+    except ValueError:
+        count = None
+    limit = resource.config["maxNodes"]
+    if count is not None and count > limit:
+        yield f"may grow to {count} nodes (spec.limits.nodes), above the allowed maximum of {limit}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -399,7 +440,8 @@ AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
         "nodes-require-imdsv2",
         "Worker nodes must require IMDSv2 (session tokens) for the instance metadata service.",
         Severity.HIGH,
-        "give the node group a launch template with metadataOptions.httpTokens 'required' (or enableIMDSv2 true).",
+        "give the node group a launch template with metadataOptions.httpTokens 'required' (or enableIMDSv2 true); "
+        "set spec.metadataOptions.httpTokens 'required' on EC2NodeClasses.",
         _check_imdsv2,
     ),
     resource_policy(
@@ -414,7 +456,8 @@ AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
         "node-volumes-encrypted",
         "Node root volumes and EBS volumes must be encrypted.",
         Severity.HIGH,
-        "set ebs.encrypted 'true' on every launch template block device (encrypted true on EBS volumes).",
+        "set ebs.encrypted 'true' on every launch template block device (encrypted true on EBS volumes and on every "
+        "EC2NodeClass blockDeviceMappings entry).",
         _check_volumes_encrypted,
     ),
     resource_policy(
@@ -465,13 +508,29 @@ AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
         "node-group-scaling",
         "Node group sizes must satisfy min <= desired <= max, with max at most the configured limit.",
         Severity.MEDIUM,
-        "fix nodeMinSize/nodeDesiredSize/nodeMaxSize in the stack config, or raise maxNodes in the policy config.",
+        "fix the pool's minSize/desiredSize/maxSize under nodeGroups in the stack config, "
+        "or raise maxNodes in the policy config.",
         _check_node_group_scaling,
         {
             "maxNodes": {
                 "type": "integer",
                 "default": 10,
                 "description": "Largest maxSize a node group may declare.",
+            }
+        },
+    ),
+    resource_policy(
+        "karpenter-nodepool-limits",
+        "Karpenter NodePools must bound what they may launch (spec.limits), with a node limit at most the configured one.",
+        Severity.MEDIUM,
+        "set spec.limits.nodes (the pool's maxSize under nodeGroups) or cpu/memory limits; "
+        "or raise maxNodes in the policy config.",
+        _check_node_pool_limits,
+        {
+            "maxNodes": {
+                "type": "integer",
+                "default": 10,
+                "description": "Largest spec.limits.nodes a NodePool may declare.",
             }
         },
     ),

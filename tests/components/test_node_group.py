@@ -3,19 +3,25 @@ from __future__ import annotations
 import pulumi_aws as aws
 import pytest
 
-from components.node_group import NodeGroup, NodeGroupArgs, split_evenly
+from components.node_group import NodeGroup, NodeGroupArgs, Taint, split_evenly
 from tests.conftest import run_component
 
 ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 
 
-def plan(per_zone: bool = False, sizes: tuple[int, int, int] = (1, 2, 3), architecture: str = "x86_64"):
+def plan(
+    per_zone: bool = False,
+    sizes: tuple[int, int, int] = (1, 2, 3),
+    architecture: str = "x86_64",
+    taints: tuple[Taint, ...] = (),
+):
     def program() -> None:
         attachment = aws.iam.RolePolicyAttachment("node-policy", role="nodes", policy_arn="arn:aws:iam::aws:policy/X")
         NodeGroup(
             "workers",
             NodeGroupArgs(
                 cluster_name="demo",
+                pool="batch",
                 kubernetes_version="1.34",
                 node_role_arn="arn:aws:iam::123456789012:role/nodes",
                 dependencies=(attachment,),
@@ -30,6 +36,7 @@ def plan(per_zone: bool = False, sizes: tuple[int, int, int] = (1, 2, 3), archit
                 per_zone=per_zone,
                 max_unavailable=1,
                 labels={"environment": "test"},
+                taints=taints,
             ),
         )
 
@@ -48,7 +55,9 @@ def test_one_group_over_all_zones_with_sizes_version_and_autoscaler_ownership() 
     assert inputs["capacityType"] == "ON_DEMAND"
     assert inputs["instanceTypes"] == ["m6i.large"]
     assert inputs["updateConfig"] == {"maxUnavailable": 1}
-    assert inputs["labels"] == {"environment": "test", "platform.eks/node-group": "workers"}
+    # The pool's name, not the component's: controllers and workloads select nodes by it.
+    assert inputs["labels"] == {"environment": "test", "platform.eks/pool": "batch"}
+    assert "taints" not in inputs
     assert group["ignoreChanges"] == ["scalingConfig.desiredSize"]
     assert query.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "node-policy")["urn"] in group["dependencies"]
 
@@ -56,6 +65,19 @@ def test_one_group_over_all_zones_with_sizes_version_and_autoscaler_ownership() 
 def test_graviton_nodes_get_the_arm64_ami() -> None:
     (group,) = plan(architecture="arm64").of_type("aws:eks/nodeGroup:NodeGroup")
     assert group["inputs"]["amiType"] == "AL2023_ARM_64_STANDARD"
+
+
+def test_taints_reach_every_group_in_the_eks_spelling() -> None:
+    """The EKS API spells effects NO_SCHEDULE, NO_EXECUTE, PREFER_NO_SCHEDULE (Amazon EKS API Reference, Taint);
+    Kubernetes' NoSchedule would be refused. A taint without a value sends none."""
+    taints = (Taint("dedicated", "batch", "NoSchedule"), Taint("spot", "", "PreferNoSchedule"))
+    groups = plan(per_zone=True, sizes=(0, 0, 3), taints=taints).of_type("aws:eks/nodeGroup:NodeGroup")
+    assert len(groups) == 3
+    for group in groups:
+        assert group["inputs"]["taints"] == [
+            {"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"},
+            {"key": "spot", "effect": "PREFER_NO_SCHEDULE"},
+        ]
 
 
 def test_per_zone_groups_split_the_totals_and_look_alike_to_the_autoscaler() -> None:

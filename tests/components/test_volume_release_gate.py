@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from components.volume_release_gate import VolumeReleaseGateProvider
@@ -17,27 +14,6 @@ PROPS = {
     "timeoutSeconds": 5,
     "pollSeconds": 0.01,
 }
-
-
-@pytest.fixture
-def fake_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """An `aws` CLI that answers describe-volumes from a queue of canned answers and logs its arguments."""
-    answers, log = tmp_path / "answers", tmp_path / "calls"
-    script = tmp_path / "aws"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'echo "$@" >> {log}\n'
-        f"head -n 1 {answers}\n"
-        f"tail -n +2 {answers} > {answers}.rest && mv {answers}.rest {answers}\n"
-    )
-    script.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-
-    def queue(*replies: str) -> Path:
-        answers.write_text("".join(f"{reply}\n" for reply in replies))
-        return log
-
-    return queue
 
 
 def test_delete_returns_once_the_volume_is_gone(fake_aws) -> None:
@@ -57,11 +33,7 @@ def test_delete_fails_loudly_when_the_volume_outlives_the_timeout(fake_aws) -> N
         VolumeReleaseGateProvider().delete("demo/ebs-pvc", {**PROPS, "timeoutSeconds": 0.05})
 
 
-def test_an_aws_error_is_not_taken_for_no_volumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = tmp_path / "aws"
-    script.write_text("#!/bin/sh\necho 'An error occurred (UnauthorizedOperation)' >&2\nexit 254\n")
-    script.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+def test_an_aws_error_is_not_taken_for_no_volumes(failing_aws: None) -> None:
     with pytest.raises(RuntimeError, match="UnauthorizedOperation"):
         VolumeReleaseGateProvider().delete("demo/ebs-pvc", PROPS)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from offline.cost import (
     README_BEGIN,
@@ -36,6 +37,13 @@ DEFAULTS = CostAssumptions(nat_data_gb_per_month=100, log_ingest_gb_per_month=5,
 def plan(stack: str, **overrides: str) -> dict[str, Any]:
     result: dict[str, Any] = build_plan(stack, overrides={f"eks-platform:{k}": v for k, v in overrides.items()}).to_json()
     return result
+
+
+def dev_pools(**system: Any) -> str:
+    """Dev's nodeGroups with the system pool's fields replaced, as the JSON the CLI hands the program."""
+    pools = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["eks-platform:nodeGroups"]
+    pools["system"].update(system)
+    return json.dumps(pools)
 
 
 def figures() -> dict[str, Decimal]:
@@ -105,28 +113,31 @@ def test_per_zone_nat_adds_exactly_two_gateways_their_addresses_and_nothing_else
 def test_one_more_node_adds_exactly_its_hours_and_its_root_volume() -> None:
     p = figures()
     two = estimate(plan("dev"), load_prices(), DEFAULTS)
-    three = estimate(plan("dev", nodeDesiredSize="3"), load_prices(), DEFAULTS)
+    three = estimate(plan("dev", nodeGroups=dev_pools(desiredSize=3)), load_prices(), DEFAULTS)
     assert three.total_usd - two.total_usd == 730 * p["ec2.t3.medium"] + 20 * p["ebs.gp3.storage"]
-    assert line(three, "nodes-group", "3 x t3.medium").quantity - line(two, "nodes-group", "2 x t3.medium").quantity == 730
+    assert (
+        line(three, "nodes-system-group", "3 x t3.medium").quantity - line(two, "nodes-system-group", "2 x t3.medium").quantity
+        == 730
+    )
 
 
 def test_instance_type_change_moves_the_total_by_the_price_difference() -> None:
     p = figures()
     before = estimate(plan("dev"), load_prices(), DEFAULTS)
-    after = estimate(plan("dev", nodeInstanceTypes='["m6i.large"]'), load_prices(), DEFAULTS)
+    after = estimate(plan("dev", nodeGroups=dev_pools(instanceTypes=["m6i.large"])), load_prices(), DEFAULTS)
     assert after.total_usd - before.total_usd == 2 * 730 * (p["ec2.m6i.large"] - p["ec2.t3.medium"])
 
 
 def test_an_instance_type_without_a_price_says_no_price_and_stays_out_of_the_total() -> None:
-    report = estimate(plan("dev", nodeInstanceTypes='["x2iedn.32xlarge"]'), load_prices(), DEFAULTS)
-    nodes = line(report, "nodes-group", "2 x x2iedn.32xlarge")
+    report = estimate(plan("dev", nodeGroups=dev_pools(instanceTypes=["x2iedn.32xlarge"])), load_prices(), DEFAULTS)
+    nodes = line(report, "nodes-system-group", "2 x x2iedn.32xlarge")
     assert nodes.monthly_usd is None and "no price" in nodes.note
     assert nodes in report.unpriced
 
 
 def test_several_instance_types_price_the_first_and_say_so(tmp_path: Path, dev: PlanQuery) -> None:
     fake = book_with(tmp_path, {"ec2.t3.medium": (0.5, "instance-hour")})
-    nodes = line(estimate(dev.plan, fake, DEFAULTS), "nodes-group", "2 x t3.medium SPOT")
+    nodes = line(estimate(dev.plan, fake, DEFAULTS), "nodes-system-group", "2 x t3.medium SPOT")
     assert nodes.monthly_usd == 2 * 730 * Decimal("0.5")
     assert "priced as t3.medium, the first of t3.medium, t3a.medium" in nodes.note
 
@@ -134,7 +145,7 @@ def test_several_instance_types_price_the_first_and_say_so(tmp_path: Path, dev: 
 def test_spot_is_a_stated_discount_on_on_demand(tmp_path: Path, dev: PlanQuery) -> None:
     fake = book_with(tmp_path, {"ec2.t3.medium": (0.5, "instance-hour")})
     discounted = CostAssumptions(100, 5, 1, spot_discount_percent=60)
-    nodes = line(estimate(dev.plan, fake, discounted), "nodes-group", "2 x t3.medium SPOT")
+    nodes = line(estimate(dev.plan, fake, discounted), "nodes-system-group", "2 x t3.medium SPOT")
     assert nodes.unit_usd == Decimal("0.2")
     assert "SPOT: On-Demand minus 60% (assumption: costSpotDiscountPercent)" in nodes.note
 

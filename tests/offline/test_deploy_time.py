@@ -167,7 +167,7 @@ def test_waits_that_form_a_cycle_are_one_line() -> None:
 def test_shipped_stack_path_runs_through_cluster_nodes_and_an_add_on(dev: Any) -> None:
     estimate = critical_path(dev.plan, waits_for(dev.plan), load_durations())
     names = [step.name for step in estimate.path]
-    assert {"cluster-eks", "nodes-group", "addons-ebs-csi-driver", "storage-ebs-pvc"} <= set(names)
+    assert {"cluster-eks", "nodes-system-group", "addons-ebs-csi-driver", "storage-ebs-pvc"} <= set(names)
     # The ingress, metrics-server and demo apps need no add-on: none of them waits for the EBS CSI driver.
     assert estimate.flagged == ()
     assert estimate.total_seconds == sum(step.duration.seconds for step in estimate.path)

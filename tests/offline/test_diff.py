@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from offline.upgrade_guard import table_addon_version
 from tests.conftest import stack_plan
@@ -40,11 +41,17 @@ def commit(repo: Path, message: str) -> None:
 
 
 def set_config(repo: Path, stack: str, **values: Any) -> None:
-    """Add or replace `eks-platform:<key>: <value>` lines in Pulumi.<stack>.yaml (values as YAML flow)."""
+    """Add or replace `eks-platform:<key>` values in Pulumi.<stack>.yaml, as `pulumi config set --path` would."""
     path = repo / f"Pulumi.{stack}.yaml"
-    lines = [line for line in path.read_text().splitlines() if not any(f"eks-platform:{key}:" in line for key in values)]
-    lines += [f"  eks-platform:{key}: {json.dumps(value)}" for key, value in values.items()]
-    path.write_text("\n".join(lines) + "\n")
+    document = yaml.safe_load(path.read_text())
+    document["config"].update({f"eks-platform:{key}": value for key, value in values.items()})
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def dev_pools(**system: Any) -> dict[str, Any]:
+    pools: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["eks-platform:nodeGroups"]
+    pools["system"].update(system)
+    return pools
 
 
 @pytest.fixture
@@ -90,7 +97,7 @@ def test_identical_trees_print_no_changes_and_leave_no_trace(repo: Path, tmp_pat
 
 def test_node_sizes_show_exactly_those_paths_and_an_admin_arn_one_added_resource(repo: Path, tmp_path: Path) -> None:
     """Node sizes committed, the admin ARN left uncommitted: the working tree is compared as it is."""
-    set_config(repo, "dev", nodeMinSize=2, nodeMaxSize=4)
+    set_config(repo, "dev", nodeGroups=dev_pools(minSize=2, maxSize=4))
     commit(repo, "bigger dev node group")
     set_config(repo, "dev", clusterAdminArns=[ADMIN_ARN])
     result = diff(repo, "--base", "HEAD~1", "--stack", "dev", out=tmp_path / "out")
@@ -169,12 +176,12 @@ def test_a_stack_missing_on_one_side_is_one_line_exit_2(repo: Path, tmp_path: Pa
 
 
 def test_a_base_that_fails_offline_is_one_line_exit_2(repo: Path) -> None:
-    set_config(repo, "dev", nodeMaxSize=0)
+    set_config(repo, "dev", nodeGroups=dev_pools(maxSize=0))
     commit(repo, "broken")
     (repo / "Pulumi.dev.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text())
     result = diff(repo, "--base", "HEAD", "--stack", "dev")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert result.stderr.startswith("diff: HEAD (") and "eks-platform:nodeMaxSize" in result.stderr
+    assert result.stderr.startswith("diff: HEAD (") and "eks-platform:nodeGroups.system" in result.stderr
 
 
 def test_not_a_repository_points_to_plan_files(tmp_path: Path) -> None:

@@ -137,8 +137,8 @@ def test_remote_components_are_nodes_and_providers_are_nodes_without_edges(dev_p
 
 def test_dependencies_point_from_dependent_to_dependency(dev_plan: dict[str, Any], tmp_path: Path) -> None:
     graph = graph_of(dev_plan, tmp_path)
-    node_group = urn_of(dev_plan, "aws:eks/nodeGroup:NodeGroup", "nodes-group")
-    launch_template = urn_of(dev_plan, "aws:ec2/launchTemplate:LaunchTemplate", "nodes-lt")
+    node_group = urn_of(dev_plan, "aws:eks/nodeGroup:NodeGroup", "nodes-system-group")
+    launch_template = urn_of(dev_plan, "aws:ec2/launchTemplate:LaunchTemplate", "nodes-system-lt")
     assert (node_group, launch_template) in graph.edges
     assert (launch_template, node_group) not in graph.edges
     subnet = urn_of(dev_plan, "aws:ec2/subnet:Subnet", "network-public-eu-central-1a")
@@ -244,7 +244,7 @@ def test_svg_is_rendered_by_graphviz(dev_plan: dict[str, Any], tmp_path: Path) -
     assert paths == [tmp_path / "dev" / "graph.dot", tmp_path / "dev" / "graph.svg"]
     svg = paths[1].read_text(encoding="utf-8")
     assert "<svg" in svg
-    assert ">nodes&#45;group</text>" in svg or ">nodes-group</text>" in svg
+    assert ">nodes&#45;system&#45;group</text>" in svg or ">nodes-system-group</text>" in svg
 
     # Graphviz itself must read the escaped names back as they were.
     [_, svg_path] = write_graph(tricky_plan(), tmp_path / "tricky")

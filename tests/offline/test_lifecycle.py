@@ -11,7 +11,7 @@ import pytest
 
 from offline import lifecycle
 from offline.lifecycle import NEEDS, check_needs, rehearse, reversed_edges, waits_for, waves
-from tests.conftest import stack_plan
+from tests.conftest import karpenter_workload_plan, stack_plan
 
 VARIANTS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx")]
 
@@ -56,12 +56,19 @@ def test_a_dependency_on_a_component_is_one_on_everything_inside_it() -> None:
     assert not any(types[urn].startswith("eks-platform:") for urn in edges)
 
 
-@pytest.mark.parametrize(("stack", "controller"), VARIANTS)
+# Needs with something to check only when a stack uses Karpenter.
+KARPENTER_NEEDS = {"karpenter-instances-terminated", "karpenter-outlives-its-instances", "workloads-before-their-karpenter-pool"}
+
+
+@pytest.mark.parametrize(("stack", "controller"), [*VARIANTS, ("karpenter-example", "")])
 def test_every_runtime_need_holds_in_the_shipped_stacks(stack: str, controller: str) -> None:
     report = rehearse(stack_plan(stack, controller).plan)
     assert report["broken"] == []
     # Guards the line above: each need has something to check, so none can hold vacuously.
-    assert all(need["pairs"] > 0 for need in report["needs"]), report["needs"]
+    checked = {need["need"] for need in report["needs"] if need["pairs"] > 0}
+    expected = {need.name for need in NEEDS} - (set() if stack == "karpenter-example" else KARPENTER_NEEDS)
+    # The example's demo runs on system (its only other pool is tainted); karpenter_workload_plan() covers that need.
+    assert checked >= expected - {"workloads-before-their-karpenter-pool"}, report["needs"]
     created = [urn for wave in report["create"] for urn in wave]
     assert sorted(created) == sorted(urn for wave in report["destroy"] for urn in wave)
 
@@ -70,7 +77,7 @@ def test_every_runtime_need_holds_in_the_shipped_stacks(stack: str, controller: 
     ("need", "mutate"),
     [
         # Undoing issue 7 fix 2: nodes without their NAT route and private associations.
-        ("node-egress", lambda p: drop_dependencies(p, "nodes-group", "NatGateway", "network-private")),
+        ("node-egress", lambda p: drop_dependencies(p, "nodes-system-group", "NatGateway", "network-private")),
         # Fix 5: the ingress release not waiting for the internet gateway and public routes.
         ("public-addresses", lambda p: drop_dependencies(p, "ingress-release", "network-")),
         (
@@ -82,8 +89,8 @@ def test_every_runtime_need_holds_in_the_shipped_stacks(stack: str, controller: 
         # Fix 4: the cluster created before (and racing EKS for) its log group.
         ("control-plane-log-group", lambda p: drop_dependencies(p, "cluster-eks", "logGroup")),
         ("volume-deletion", lambda p: drop_dependencies(p, "storage-ebs-pvc-released", "addons-")),
-        ("node-permissions", lambda p: drop_dependencies(p, "nodes-group", "::iam", "cluster-eks")),
-        ("nodes-cluster", lambda p: drop_dependencies(p, "nodes-group", "cluster-eks")),
+        ("node-permissions", lambda p: drop_dependencies(p, "nodes-system-group", "::iam", "cluster-eks")),
+        ("nodes-cluster", lambda p: drop_dependencies(p, "nodes-system-group", "cluster-eks")),
         ("control-plane-permissions", lambda p: drop_dependencies(p, "cluster-eks", "iam-cluster")),
         ("workloads-nodes", lambda p: drop_dependencies(p, "metrics-release", "")),
         ("workloads-egress", lambda p: drop_dependencies(p, "metrics-release", "")),
@@ -137,3 +144,71 @@ def test_cli_exits_1_on_a_broken_need(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(drop_dependencies(shipped(), "cluster-eks", "logGroup")))
     assert lifecycle.main(["--plan", str(path)]) == 1
+
+
+GATE_AND_RELEASE = ("karpenter-instances-terminated", "karpenter-release", "karpenter-crd")
+
+
+def drop_from(plan: dict[str, Any], prefixes: tuple[str, ...], *fragments: str) -> dict[str, Any]:
+    """Drop the edges to `fragments` from every resource whose name starts with one of `prefixes`."""
+    for target in plan["resources"]:
+        if target["name"].startswith(prefixes):
+            target["dependencies"] = [d for d in target["dependencies"] if not any(f in d for f in fragments)]
+    return plan
+
+
+def karpenter_example() -> dict[str, Any]:
+    return copy.deepcopy(stack_plan("karpenter-example").plan)
+
+
+@pytest.mark.parametrize(
+    ("need", "mutate"),
+    [
+        # The NodePool not waiting for the gate: destroy may delete the gate (and Karpenter) first.
+        (
+            "karpenter-instances-terminated",
+            lambda p: drop_dependencies(p, "pool-graviton-spot-nodepool", "instances-terminated", "pool-graviton-spot-class"),
+        ),
+        ("karpenter-instances-terminated", lambda p: drop_dependencies(p, "pool-graviton-spot-class", "instances-terminated")),
+        # The gate not waiting for the controller, its role, its queue or the node role (neither directly nor through
+        # the release, which waits for role and queue on create). The cluster and the network are reached through the
+        # release's provider too; the component test pins the gate's direct edges to them.
+        (
+            "karpenter-outlives-its-instances",
+            lambda p: drop_dependencies(p, "karpenter-instances-terminated", "karpenter-release"),
+        ),
+        ("karpenter-outlives-its-instances", lambda p: drop_from(p, GATE_AND_RELEASE, "karpenter-controller")),
+        ("karpenter-outlives-its-instances", lambda p: drop_from(p, GATE_AND_RELEASE, "interruptions")),
+        (
+            "karpenter-outlives-its-instances",
+            lambda p: drop_dependencies(p, "karpenter-instances-terminated", "karpenter-node-Amazon"),
+        ),
+    ],
+)
+def test_a_missing_karpenter_edge_breaks_its_need(need: str, mutate) -> None:
+    assert need in broken_needs(mutate(karpenter_example()))
+
+
+def test_the_gate_waits_for_everything_karpenter_and_its_instances_use() -> None:
+    pairs = [c for c in check_needs(stack_plan("karpenter-example").plan) if c.need == "karpenter-outlives-its-instances"]
+    providers = {c.provider.rsplit("::", 1)[-1] for c in pairs}
+    assert {"karpenter-release", "karpenter-crd", "karpenter-controller-inline", "karpenter-controller-association"} <= providers
+    assert {"karpenter-interruptions", "karpenter-spot-interruption", "karpenter-node-access", "cluster-eks"} <= providers
+    assert {"nodes-system-group", "network-private-eu-central-1a"} <= providers
+    assert all(c.holds for c in pairs)
+
+
+def test_workloads_on_a_karpenter_pool_go_before_its_node_pool() -> None:
+    plan = copy.deepcopy(karpenter_workload_plan().plan)
+    pairs = [c for c in check_needs(plan) if c.need == "workloads-before-their-karpenter-pool"]
+    assert {c.consumer.rsplit("::", 1)[-1] for c in pairs} == {
+        "demo-httpd",
+        "demo-tomcat",
+        "storage-pv-demo",
+        "storage-scratch-demo",
+    }
+    assert {c.provider.rsplit("::", 1)[-1] for c in pairs} == {"pool-general-nodepool"}
+    assert all(c.holds for c in pairs)
+    # Undo the edge: the Deployment no longer waits for the pool (nor, through the namespace, for anything).
+    broken = drop_dependencies(plan, "demo-httpd", "", resource_type="kubernetes:apps/v1:Deployment")
+    assert "workloads-before-their-karpenter-pool" in broken_needs(broken)

@@ -105,7 +105,7 @@ def test_unknown_stack_exits_2_naming_the_known_ones(tmp_path: Path, capsys: pyt
     plan = write_plan(tmp_path, stack_plan("dev").plan)
     code, _, err = run(["--plan", str(plan), "--stack", "staging"], capsys)
     assert code == 2 and err.count("\n") == 1
-    assert "'staging'" in err and "stacks with one: dev, prod" in err
+    assert "'staging'" in err and "stacks with one: dev, karpenter-example, prod" in err
 
 
 def test_check_plan_for_the_preview(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

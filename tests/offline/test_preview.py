@@ -67,16 +67,28 @@ def test_secret_values_never_reach_the_plan(tmp_path: Path, capsys: pytest.Captu
 @pytest.mark.parametrize(
     ("stack_file", "words"),
     [
-        (VALID_BASE + "  eks-platform:nodeMaxSize: 0\n", "eks-platform:nodeMaxSize"),
-        (VALID_BASE + "  eks-platform:nodeMinSize: 3\n  eks-platform:nodeMaxSize: 2\n", "eks-platform:nodeMinSize"),
+        (
+            VALID_BASE
+            + "  eks-platform:nodeGroups:\n    system: {instanceTypes: [t3.medium], minSize: 1, desiredSize: 1, maxSize: 0}\n",
+            "eks-platform:nodeGroups.system.maxSize",
+        ),
+        (
+            VALID_BASE
+            + "  eks-platform:nodeGroups:\n    system: {instanceTypes: [t3.medium], minSize: 3, desiredSize: 3, maxSize: 2}\n",
+            "eks-platform:nodeGroups.system.minSize",
+        ),
         (VALID_BASE + "  eks-platform:vpcCidr: 10.0.0.0/33\n", "eks-platform:vpcCidr"),
         (VALID_BASE + "  eks-platform:availabilityZones: [eu-central-1a]\n", "eks-platform:availabilityZones"),
         (VALID_BASE + "  eks-platform:natStrategy: always\n", "eks-platform:natStrategy"),
         (VALID_BASE + "  eks-platform:kubernetesVersion: latest\n", "eks-platform:kubernetesVersion"),
         ("config:\n  eks-platform:publicAccessCidrs: [everyone]\n", "eks-platform:publicAccessCidrs"),
-        (VALID_BASE + "  eks-platform:nodeInstanceTypes: [big]\n", "eks-platform:nodeInstanceTypes"),
+        (
+            VALID_BASE
+            + "  eks-platform:nodeGroups:\n    system: {instanceTypes: [big], minSize: 1, desiredSize: 1, maxSize: 1}\n",
+            "eks-platform:nodeGroups.system.instanceTypes",
+        ),
         (VALID_BASE + "  eks-platform:environment: production\n", "eks-platform:environment"),
-        (VALID_BASE + "  eks-platform:nodeMaxSzie: 4\n", "unknown key"),
+        (VALID_BASE + "  eks-platform:nodeMaxSize: 4\n", "unknown key"),
         ("config:\n  eks-platform:vpcCidr: [unclosed\n", "not valid YAML"),
         ("config:\n  eks-platform:vpcCidr:\n    secure: AAAA\n", "cannot decrypt"),
         ("config:\n  vpcCidr: 10.0.0.0/16\n", "must be namespaced"),
@@ -98,11 +110,15 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
 def test_unknown_stack_names_the_stacks_that_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, stderr = run_main(["--stack", "qa", "--out", str(tmp_path / "out")], capsys)
     assert code == 2
-    assert "Pulumi.qa.yaml" in stderr and "dev, prod" in stderr
+    assert "Pulumi.qa.yaml" in stderr and "dev, karpenter-example, prod" in stderr
 
 
 def test_command_line_bad_config_has_no_traceback(tmp_path: Path) -> None:
-    project = project_with_stack(tmp_path, VALID_BASE + "  eks-platform:nodeDesiredSize: 7\n")
+    project = project_with_stack(
+        tmp_path,
+        VALID_BASE
+        + "  eks-platform:nodeGroups:\n    system: {instanceTypes: [t3.medium], minSize: 1, desiredSize: 7, maxSize: 3}\n",
+    )
     result = subprocess.run(
         [
             sys.executable,
@@ -124,7 +140,7 @@ def test_command_line_bad_config_has_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "offline-preview: invalid config eks-platform:nodeDesiredSize = 7: expected from nodeMinSize (1) to nodeMaxSize (3)"
+        "offline-preview: invalid config eks-platform:nodeGroups.system.desiredSize = 7: expected from minSize (1) to maxSize (3)"
     ]
 
 

@@ -16,6 +16,9 @@ CLUSTER = "aws:eks/cluster:Cluster"
 MNG_COMPONENT = "eks:index:ManagedNodeGroup"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+ROOT_VOLUME = {"deviceName": "/dev/xvda", "rootVolume": True, "ebs": {"volumeSize": "20Gi", "encrypted": True}}
 KEY_ARN = "arn:aws:kms:eu-central-1:123456789012:key/k"
 
 
@@ -151,6 +154,14 @@ CASES: dict[str, Case] = {
         "nodes-require-imdsv2", LAUNCH_TEMPLATE, {"metadataOptions": {"httpTokens": "optional"}}, "httpTokens is 'optional'"
     ),
     "imds/launch template unset": Case("nodes-require-imdsv2", LAUNCH_TEMPLATE, {}, "allows IMDSv1"),
+    "imds/node class required": Case(
+        "nodes-require-imdsv2", NODE_CLASS, {"spec": {"metadataOptions": {"httpTokens": "required"}}}, None
+    ),
+    # The EC2NodeClass CRD defaults httpTokens to required (karpenter.k8s.aws_ec2nodeclasses.yaml).
+    "imds/node class default": Case("nodes-require-imdsv2", NODE_CLASS, {"spec": {"role": "nodes"}}, None),
+    "imds/node class optional": Case(
+        "nodes-require-imdsv2", NODE_CLASS, {"spec": {"metadataOptions": {"httpTokens": "optional"}}}, "accept IMDSv1"
+    ),
     # nodes-no-public-ip
     "public ip/component off": Case(
         "nodes-no-public-ip", CLUSTER_COMPONENT, {"nodeAssociatePublicIpAddress": False}, None, component=True
@@ -200,6 +211,18 @@ CASES: dict[str, Case] = {
         LAUNCH_TEMPLATE,
         {"blockDeviceMappings": [{"deviceName": "/dev/xvdb", "ebs": {"volumeSize": 5}}]},
         "/dev/xvdb",
+    ),
+    "volumes/node class encrypted": Case(
+        "node-volumes-encrypted", NODE_CLASS, {"spec": {"blockDeviceMappings": [ROOT_VOLUME]}}, None
+    ),
+    "volumes/node class plain": Case(
+        "node-volumes-encrypted",
+        NODE_CLASS,
+        {"spec": {"blockDeviceMappings": [{**ROOT_VOLUME, "ebs": {"volumeSize": "20Gi"}}]}},
+        "unencrypted EBS volume /dev/xvda",
+    ),
+    "volumes/node class default mappings": Case(
+        "node-volumes-encrypted", NODE_CLASS, {"spec": {"role": "nodes"}}, "declares no blockDeviceMappings"
     ),
     "volumes/ebs encrypted": Case("node-volumes-encrypted", "aws:ebs/volume:Volume", {"encrypted": True, "size": 5}, None),
     "volumes/ebs plain": Case("node-volumes-encrypted", "aws:ebs/volume:Volume", {"size": 5}, "is not encrypted"),
@@ -351,6 +374,20 @@ CASES: dict[str, Case] = {
         {"minSize": 4, "desiredCapacity": 2, "maxSize": 4},
         "need min <= desired",
         component=True,
+    ),
+    # karpenter-nodepool-limits
+    "nodepool/node limit": Case("karpenter-nodepool-limits", NODE_POOL, {"spec": {"limits": {"nodes": "5"}}}, None),
+    "nodepool/cpu limit": Case("karpenter-nodepool-limits", NODE_POOL, {"spec": {"limits": {"cpu": "100"}}}, None),
+    "nodepool/unbounded": Case("karpenter-nodepool-limits", NODE_POOL, {"spec": {"template": {}}}, "sets no spec.limits"),
+    "nodepool/only a gpu limit": Case(
+        "karpenter-nodepool-limits", NODE_POOL, {"spec": {"limits": {"nvidia.com/gpu": "2"}}}, "sets no spec.limits"
+    ),
+    "nodepool/above maxNodes": Case(
+        "karpenter-nodepool-limits",
+        NODE_POOL,
+        {"spec": {"limits": {"nodes": "12"}}},
+        "may grow to 12 nodes",
+        pack_config={"karpenter-nodepool-limits": {"maxNodes": 5}},
     ),
 }
 

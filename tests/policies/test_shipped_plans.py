@@ -1,4 +1,5 @@
-"""The shipped dev and prod plans pass their pack configs, and one bad change to a real resource is caught.
+"""The shipped plans (dev, prod, the Karpenter example) pass their pack configs, and one bad change to a real
+resource is caught.
 
 Plans come from the program itself (offline.preview.build_plan via the session fixtures). Kubernetes mutations
 use the program's own objects once it declares them, and a fixture added to the real plan until then.
@@ -19,6 +20,7 @@ from offline.policy_run import Violation, evaluate, load_pack_config
 from tests.conftest import stack_plan
 
 STACKS = ("dev", "prod")
+KARPENTER_EXAMPLE = "karpenter-example"
 Resource = dict[str, Any]
 
 
@@ -30,7 +32,7 @@ def mandatory(violations: list[Violation]) -> list[Violation]:
     return [violation for violation in violations if violation["enforcement"] == "mandatory"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", (*STACKS, KARPENTER_EXAMPLE))
 def test_shipped_plan_has_no_mandatory_violation(stack: str) -> None:
     violations = evaluate(shipped_plan(stack), load_pack_config(stack))
     assert mandatory(violations) == [], json.dumps(violations, indent=2)
@@ -45,6 +47,8 @@ def test_shipped_plans_are_checked_at_all() -> None:
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:kms/key:Key",
     } <= types
+    karpenter_types = {resource["type"] for resource in stack_plan(KARPENTER_EXAMPLE).resources}
+    assert {NODE_CLASS, NODE_POOL} <= karpenter_types
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -129,6 +133,19 @@ class Mutation:
 
 CLUSTER = "eks:index:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+
+
+def change_spec(resource_type: str, change: Callable[[dict[str, Any]], None]) -> Callable[..., Resource]:
+    def mutate(plan: dict[str, Any]) -> Resource:
+        target = first(plan, resource_type)
+        change(target["inputs"]["spec"])
+        return target
+
+    return mutate
+
+
 AWS_MUTATIONS: dict[str, Mutation] = {
     "endpoint open to the world": Mutation(
         "eks-public-endpoint-restricted", set_input(CLUSTER, "publicAccessCidrs", ["0.0.0.0/0"])
@@ -156,6 +173,24 @@ AWS_MUTATIONS: dict[str, Mutation] = {
     ),
     "node group too large": Mutation(
         "node-group-scaling", set_input(NODE_GROUP, "scalingConfig", {"minSize": 1, "desiredSize": 2, "maxSize": 50})
+    ),
+    "Karpenter instances accept IMDSv1": Mutation(
+        "nodes-require-imdsv2",
+        change_spec(NODE_CLASS, lambda spec: spec["metadataOptions"].update(httpTokens="optional")),
+        (KARPENTER_EXAMPLE,),
+    ),
+    "Karpenter root volume unencrypted": Mutation(
+        "node-volumes-encrypted",
+        change_spec(NODE_CLASS, lambda spec: spec["blockDeviceMappings"][0]["ebs"].update(encrypted=False)),
+        (KARPENTER_EXAMPLE,),
+    ),
+    "NodePool without limits": Mutation(
+        "karpenter-nodepool-limits", change_spec(NODE_POOL, lambda spec: spec.pop("limits")), (KARPENTER_EXAMPLE,)
+    ),
+    "NodePool above the node limit": Mutation(
+        "karpenter-nodepool-limits",
+        change_spec(NODE_POOL, lambda spec: spec.update(limits={"nodes": "50"})),
+        (KARPENTER_EXAMPLE,),
     ),
 }
 
@@ -331,7 +366,7 @@ def test_mutation_is_caught(mutation: Mutation, stack: str) -> None:
     on_target = [violation for violation in violations if violation["urn"] == target["urn"]]
     assert on_target, f"{mutation.policy} did not fire on {target['urn']}"
     assert all(f"'{target['name']}'" in violation["message"] for violation in on_target)
-    if stack == "prod":
+    if stack in ("prod", KARPENTER_EXAMPLE):
         assert {violation["enforcement"] for violation in on_target} == {"mandatory"}
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from offline.lifecycle import check_needs
-from tests.conftest import stack_plan
+from offline.lifecycle import check_needs, rehearse
+from tests.conftest import karpenter_workload_plan, stack_plan
 
 VOLUME_GATE = "pulumi-python:dynamic/storage:VolumeReleaseGate"
-STACKS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx")]
+STACKS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx"), ("karpenter-example", "")]
 # What must be gone before the controllers that clean up after it: the needs that say so.
 CLEAN_UP_NEEDS = {"volume-deletion", "load-balancer-deletion", "public-addresses", "workloads-nodes", "workloads-egress"}
 
@@ -65,3 +65,28 @@ def test_iam_permissions_outlive_what_uses_them(stack: str) -> None:
     checks = check_needs(query.plan)
     for need in ("node-permissions", "control-plane-permissions", "volume-deletion"):
         assert any(c.need == need and "iam" in c.provider for c in checks if c.holds), need
+
+
+def test_with_karpenter_destroy_removes_workloads_then_node_pools_then_waits_then_karpenter() -> None:
+    """The order `pulumi destroy` follows with Karpenter (README, "Destroy leaves nothing behind"): what runs on a
+    Karpenter pool, then its NodePool and EC2NodeClass, then the gate waits for their instances, then Karpenter, its
+    role and queue, then the cluster and the network. Waves from the lifecycle rehearsal; a lower wave goes first."""
+    report = rehearse(karpenter_workload_plan().plan)
+    waves = {urn: index for index, urns in enumerate(report["destroy"]) for urn in urns}
+
+    def wave(type_and_name: str) -> int:
+        (index,) = [index for urn, index in waves.items() if urn.endswith(type_and_name)]
+        return index
+
+    gate = wave("dynamic/karpenter:InstanceGate::karpenter-instances-terminated")
+    workload = wave("Deployment::demo-httpd")
+    assert workload < wave("NodePool::pool-general-nodepool") < wave("EC2NodeClass::pool-general-class") < gate
+    for after_gate in (
+        "Release::karpenter-release",
+        "RolePolicy::karpenter-controller-inline",
+        "Queue::karpenter-interruptions",
+        "AccessEntry::karpenter-node-access",
+    ):
+        assert gate < wave(after_gate), after_gate
+    assert wave("Release::karpenter-release") < wave("NodeGroup::nodes-system-group") < wave("Cluster::cluster-eks")
+    assert wave("Cluster::cluster-eks") < wave("Vpc::network-vpc")

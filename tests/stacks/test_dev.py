@@ -19,7 +19,7 @@ def test_provider_region_and_default_tags(dev: PlanQuery) -> None:
 
 def test_dev_is_cheap_single_nat_and_spot(dev: PlanQuery) -> None:
     assert len(dev.of_type("aws:ec2/natGateway:NatGateway")) == 1
-    group = dev.one("aws:eks/nodeGroup:NodeGroup", "nodes-group")["inputs"]
+    group = dev.one("aws:eks/nodeGroup:NodeGroup", "nodes-system-group")["inputs"]
     assert group["capacityType"] == "SPOT"
     assert group["scalingConfig"] == {"minSize": 1, "desiredSize": 2, "maxSize": 3}
 
@@ -41,7 +41,7 @@ def test_node_group_runs_in_the_private_subnets(dev: PlanQuery) -> None:
         for s in dev.of_type("aws:ec2/subnet:Subnet")
         if "kubernetes.io/role/internal-elb" in s["inputs"]["tags"]
     )
-    assert dev.one("aws:eks/nodeGroup:NodeGroup", "nodes-group")["inputs"]["subnetIds"] == private
+    assert dev.one("aws:eks/nodeGroup:NodeGroup", "nodes-system-group")["inputs"]["subnetIds"] == private
 
 
 def test_every_component_registers_outputs() -> None:

@@ -24,11 +24,11 @@ def test_prod_cluster_is_protected_twice(prod: PlanQuery) -> None:
 def test_prod_nodes_are_on_demand_and_sized_for_production(prod: PlanQuery) -> None:
     groups = prod.of_type("aws:eks/nodeGroup:NodeGroup")
     # One group per zone (for the autoscaler and the ingress zone spread), the totals split evenly.
-    assert sorted(g["name"] for g in groups) == [f"nodes-eu-central-1{zone}-group" for zone in "abc"]
+    assert sorted(g["name"] for g in groups) == [f"nodes-system-eu-central-1{zone}-group" for zone in "abc"]
     for group in groups:
         assert group["inputs"]["capacityType"] == "ON_DEMAND"
         assert group["inputs"]["scalingConfig"] == {"minSize": 1, "desiredSize": 1, "maxSize": 3}
-    template = prod.one("aws:ec2/launchTemplate:LaunchTemplate", "nodes-lt")["inputs"]
+    template = prod.one("aws:ec2/launchTemplate:LaunchTemplate", "nodes-system-lt")["inputs"]
     assert template["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 50
 
 

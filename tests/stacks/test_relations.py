@@ -7,6 +7,7 @@ both ingress controllers.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -146,7 +147,11 @@ def test_network_policies_select_existing_pods_and_open_only_their_container_por
     "overrides",
     [
         # A fixed-size pool: min = desired = max.
-        {"eks-platform:nodeMinSize": "3", "eks-platform:nodeDesiredSize": "3", "eks-platform:nodeMaxSize": "3"},
+        {
+            "eks-platform:nodeGroups": json.dumps(
+                {"system": {"instanceTypes": ["m6i.large"], "minSize": 3, "desiredSize": 3, "maxSize": 3, "perZone": True}}
+            )
+        },
         # An address plan that fits exactly: four /23 subnets (two zones) fill a /21.
         {
             "eks-platform:availabilityZones": '["eu-central-1a", "eu-central-1b"]',
@@ -159,7 +164,8 @@ def test_network_policies_select_existing_pods_and_open_only_their_container_por
 def test_boundary_configs_preview_with_every_relation_intact(overrides: dict[str, str]) -> None:
     query = PlanQuery(build_plan("prod", overrides=overrides).to_json())
     groups = query.of_type("aws:eks/nodeGroup:NodeGroup")
-    assert sum(g["inputs"]["scalingConfig"]["maxSize"] for g in groups) == int(overrides.get("eks-platform:nodeMaxSize", "9"))
+    system = json.loads(overrides.get("eks-platform:nodeGroups", '{"system": {"maxSize": 9}}'))["system"]
+    assert sum(g["inputs"]["scalingConfig"]["maxSize"] for g in groups) == system["maxSize"]
     blocks = sorted(s["inputs"]["cidrBlock"] for s in query.of_type("aws:ec2/subnet:Subnet"))
     assert len(blocks) == len(set(blocks))
     for subnet_id in subnets(query, "internal-elb"):
