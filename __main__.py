@@ -115,22 +115,27 @@ ClusterAutoscaler(
     ),
     on_cluster_and_aws,
 )
-demo = DemoWorkloads(
-    "demo",
-    DemoWorkloadsArgs(
-        namespace="demo",
-        ingress_controller=settings.ingress_controller,
-        ingress_class_name=ingress.ingress_class_name,
-        controller=ingress.release,
-        cluster_dependencies=after_nodes,
-    ),
-    on_cluster,
+# The seed's demo systems, switched by demoWorkloads (on in dev); the default StorageClass is there either way.
+demo = (
+    DemoWorkloads(
+        "demo",
+        DemoWorkloadsArgs(
+            namespace="demo",
+            ingress_controller=settings.ingress_controller,
+            ingress_class_name=ingress.ingress_class_name,
+            controller=ingress.release,
+            cluster_dependencies=after_nodes,
+        ),
+        on_cluster,
+    )
+    if settings.demo_workloads
+    else None
 )
 Storage(
     "storage",
     StorageArgs(
         namespace="demo",
-        namespace_resource=demo.namespace_resource,
+        namespace_resource=demo.namespace_resource if demo else None,
         cluster_name=settings.cluster_name,
         region=settings.region,
         csi_dependencies=after_nodes,
@@ -148,5 +153,6 @@ pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("nodeGroupName", nodes.node_group_name)
 pulumi.export("ebsCsiRoleArn", addons.ebs_csi_role_arn)
 pulumi.export("ingressHostname", ingress.load_balancer_hostname)
-pulumi.export("httpdUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/httpd"))
-pulumi.export("tomcatUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/tomcat"))
+if demo:
+    pulumi.export("httpdUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/httpd"))
+    pulumi.export("tomcatUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/tomcat"))

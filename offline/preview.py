@@ -16,6 +16,7 @@ from typing import Any
 from offline.engine import Plan, run_program
 from offline.graph import write_graph
 from offline.manifests import write_manifests
+from offline.policy_config import write_pack_config
 from offline.policy_run import PolicyInputError, check_plan, load_pack_config
 from offline.stack_config import StackFileError, project_name, stack_config
 
@@ -79,11 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     project_dir = args.project_dir.resolve()
-    policy_config_dir = project_dir / "policies" / "config"
     try:
         plan = build_plan(args.stack, project_dir)
         # Checked before anything is written, so a bad policy config leaves no half-written output.
-        load_pack_config(args.stack, policy_config_dir)
+        pack_config = load_pack_config(args.stack, project_dir)
     except (BadInput, PolicyInputError) as error:
         print(f"offline-preview: {error}", file=sys.stderr)
         return 2
@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
     for drawing in write_graph(plan_json, args.out):
         print(f"Wrote {drawing}")
+    print(f"Wrote {write_pack_config(pack_config, args.out)}")
     print()
-    return check_plan(plan_json, args.stack, args.out, config_dir=policy_config_dir)
+    return check_plan(plan_json, args.stack, args.out, project_dir=project_dir)
 
 
 if __name__ == "__main__":

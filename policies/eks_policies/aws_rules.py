@@ -465,7 +465,7 @@ AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
         "node-group-scaling",
         "Node group sizes must satisfy min <= desired <= max, with max at most the configured limit.",
         Severity.MEDIUM,
-        "fix nodeMinSize/nodeDesiredSize/nodeMaxSize in the stack config, or raise maxNodes in the policy config.",
+        "Change nodeMinSize/nodeDesiredSize/nodeMaxSize in the stack config, or raise maxNodes in the policy config.",
         _check_node_group_scaling,
         {
             "maxNodes": {

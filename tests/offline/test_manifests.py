@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from offline.manifests import kubernetes_objects, write_manifests
-from tests.conftest import stack_plan
+from tests.conftest import STACKS, stack_plan
 
-CASES = [("dev", "f5-nginx"), ("dev", "ingress-nginx"), ("prod", "f5-nginx"), ("prod", "ingress-nginx")]
+# Demo workloads on everywhere: each stack's version must accept every object the program can declare.
+CASES = [(stack, controller) for stack in STACKS for controller in ("f5-nginx", "ingress-nginx")]
 NAMESPACED = {"Deployment", "Service", "PersistentVolumeClaim", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler"}
 
 
@@ -24,7 +25,7 @@ def kubernetes_version(stack: str) -> str:
 
 @pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_manifests_are_schema_valid_for_the_configured_version(stack: str, controller: str, tmp_path: Path) -> None:
-    plan = stack_plan(stack, controller).plan
+    plan = stack_plan(stack, controller, demo_workloads=True).plan
     paths = write_manifests(plan, tmp_path)
     assert len(paths) == len(kubernetes_objects(plan)) >= 14
     for path in paths:

@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 
 from offline.plan_query import PlanQuery
-from offline.policy_run import Violation, evaluate, load_pack_config
-from tests.conftest import stack_plan
+from offline.policy_run import Violation, evaluate, load_pack_config, resolve_settings
+from tests.conftest import STACKS, stack_plan
 
-STACKS = ("dev", "prod")
 Resource = dict[str, Any]
 
 
@@ -331,8 +330,8 @@ def test_mutation_is_caught(mutation: Mutation, stack: str) -> None:
     on_target = [violation for violation in violations if violation["urn"] == target["urn"]]
     assert on_target, f"{mutation.policy} did not fire on {target['urn']}"
     assert all(f"'{target['name']}'" in violation["message"] for violation in on_target)
-    if stack == "prod":
-        assert {violation["enforcement"] for violation in on_target} == {"mandatory"}
+    level = resolve_settings(load_pack_config(stack))[mutation.policy].level.value
+    assert {violation["enforcement"] for violation in on_target} == {"advisory" if level == "advisory" else "mandatory"}
 
 
 def test_deletion_protection_is_not_required_in_dev() -> None:

@@ -13,10 +13,11 @@ import copy
 import pytest
 
 from offline.plan_query import PlanQuery
-from tests.conftest import stack_plan
+from tests.conftest import STACKS, stack_plan
 
 VOLUME_GATE = "pulumi-python:dynamic/storage:VolumeReleaseGate"
-STACKS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx")]
+# Demo workloads on: every claim and load balancer the program can declare, in every stack.
+CASES = [(stack, controller) for stack in STACKS for controller in ("", "ingress-nginx")]
 
 
 def cloud_owners(query: PlanQuery) -> list[dict]:
@@ -47,9 +48,9 @@ def violations(query: PlanQuery) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(("stack", "controller"), STACKS)
+@pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_everything_that_owns_a_cloud_resource_is_deleted_first(stack: str, controller: str) -> None:
-    query = stack_plan(stack, controller)
+    query = stack_plan(stack, controller, demo_workloads=True)
     owners = cloud_owners(query)
     assert {o["type"] for o in owners} == {
         "kubernetes:core/v1:PersistentVolumeClaim",
@@ -59,10 +60,18 @@ def test_everything_that_owns_a_cloud_resource_is_deleted_first(stack: str, cont
     assert violations(query) == []
 
 
-@pytest.mark.parametrize(("stack", "controller"), STACKS)
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_as_shipped_is_deleted_in_order(stack: str) -> None:
+    # With the stack's own demoWorkloads setting; without the demos the ingress release is the only owner.
+    query = stack_plan(stack)
+    assert "kubernetes:helm.sh/v3:Release" in {o["type"] for o in cloud_owners(query)}
+    assert violations(query) == []
+
+
+@pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_every_claim_waits_for_its_volume_to_be_released(stack: str, controller: str) -> None:
     # Deleting a claim returns before the CSI driver has deleted its EBS volume; the gate behind it waits.
-    query = stack_plan(stack, controller)
+    query = stack_plan(stack, controller, demo_workloads=True)
     gates = {(g["inputs"]["namespace"], g["inputs"]["claim"]): g for g in query.of_type(VOLUME_GATE)}
     for claim in query.of_type("kubernetes:core/v1:PersistentVolumeClaim"):
         metadata = claim["inputs"]["metadata"]
@@ -70,9 +79,9 @@ def test_every_claim_waits_for_its_volume_to_be_released(stack: str, controller:
         assert gate["urn"] in claim["dependencies"]
 
 
-@pytest.mark.parametrize(("stack", "controller"), STACKS)
+@pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_helm_releases_wait_for_their_objects_to_be_deleted(stack: str, controller: str) -> None:
-    for release in stack_plan(stack, controller).of_type("kubernetes:helm.sh/v3:Release"):
+    for release in stack_plan(stack, controller, demo_workloads=True).of_type("kubernetes:helm.sh/v3:Release"):
         # skipAwait false makes `helm uninstall` wait, so the LoadBalancer Service's finalizer (the NLB) is gone first.
         assert release["inputs"]["skipAwait"] is False, release["urn"]
 
@@ -108,13 +117,13 @@ def test_a_load_balancer_service_outside_the_graph_order_is_caught() -> None:
 
 
 def test_prod_protects_the_cluster_and_the_claim() -> None:
-    query = stack_plan("prod")
+    query = stack_plan("prod", demo_workloads=True)
     assert query.one("eks:index:Cluster", "cluster-eks")["protect"] is True
     assert query.one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is True
     assert stack_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is False
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_iam_permissions_outlive_what_uses_them(stack: str) -> None:
     # A role's policies must be detached only after whatever acts with the role is gone: the control plane
     # deletes load balancers with the cluster role, the CSI driver deletes volumes with its role.
