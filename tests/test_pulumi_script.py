@@ -7,6 +7,7 @@ file as it was. The stubs record their calls, so the tests see what the real CLI
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ def sandbox(tmp_path: Path) -> Sandbox:
     return Sandbox(project, bin_dir, home, tmp_path / "calls", stub)
 
 
-def run(box: Sandbox, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run(box: Sandbox, *args: str, terminal: bool = False, **env: str) -> subprocess.CompletedProcess[str]:
     base = {
         "PATH": f"{box.bin}:/usr/bin:/bin",
         "HOME": str(box.home),
@@ -119,8 +120,12 @@ def run(box: Sandbox, *args: str, **env: str) -> subprocess.CompletedProcess[str
         "MY_IP": "198.51.100.7",
         "PULUMI_CONFIG_PASSPHRASE": "test",
     }
+    command = ["bash", str(box.project / "scripts" / "pulumi.sh"), *args]
+    if terminal:
+        # util-linux `script` runs the command on a pseudo-terminal, as in an interactive shell.
+        command = ["script", "--quiet", "--return", "--command", shlex.join(command), "/dev/null"]
     return subprocess.run(
-        ["bash", str(box.project / "scripts" / "pulumi.sh"), *args],
+        command,
         cwd=box.project,
         env={key: value for key, value in (base | env).items() if value is not None},
         stdin=subprocess.DEVNULL,  # no terminal, as in CI or a pipeline
@@ -179,6 +184,29 @@ def test_prod_needs_confirm(sandbox: Sandbox) -> None:
     result = run(sandbox, "up", "prod", CONFIRM="dev")
     assert result.returncode == 2
     assert "make up: no terminal to confirm 'up' of stack prod" in one_line(result)
+
+
+needs_script = pytest.mark.skipif(shutil.which("script") is None, reason="util-linux `script` (a pseudo-terminal) is missing")
+
+
+@needs_script
+def test_on_a_terminal_pulumi_asks_and_no_confirm_is_needed(sandbox: Sandbox) -> None:
+    result = run(sandbox, "up", "dev", terminal=True)
+    assert result.returncode == 0, result.stdout
+    assert sandbox.pulumi_calls()[-1] == "pulumi up --policy-pack policies --policy-pack-config out/dev/policy-pack-config.json"
+
+
+@needs_script
+def test_a_prod_environment_needs_confirm_even_on_a_terminal(sandbox: Sandbox) -> None:
+    # By the stack's environment, not its name: a copy of prod under another name is prod too.
+    (sandbox.project / "Pulumi.live.yaml").write_text(sandbox.stack_file("prod"))
+    refused = run(sandbox, "destroy", "live", terminal=True)
+    assert refused.returncode == 2
+    assert "make destroy: stack live is a prod environment: run it with CONFIRM=live to destroy it" in refused.stdout
+    assert sandbox.pulumi_calls() == []
+    confirmed = run(sandbox, "destroy", "live", terminal=True, CONFIRM="live")
+    assert confirmed.returncode == 0, confirmed.stdout
+    assert sandbox.pulumi_calls()[-1] == "pulumi destroy"
 
 
 def test_unset_passphrase_is_refused_not_made_empty(sandbox: Sandbox) -> None:
