@@ -188,26 +188,31 @@ else:
         on_cluster_and_aws,
     )
     node_pools = ()
-demo = DemoWorkloads(
-    "demo",
-    DemoWorkloadsArgs(
-        namespace="demo",
-        ingress_controller=settings.ingress_controller,
-        ingress_class_name=ingress.ingress_class_name,
-        ingress_namespace=ingress.namespace_name,
-        controller=ingress.release,
-        # Plain web servers behind the ingress: no add-on needed (the Storage pods in the same namespace wait for
-        # the EBS CSI driver themselves).
-        cluster_dependencies=(*on_nodes, *node_pools),
-        pools=settings.workload_pools,
-    ),
-    on_cluster,
+# The seed's demo systems, switched by demoWorkloads (on in dev); the default StorageClass is there either way.
+demo = (
+    DemoWorkloads(
+        "demo",
+        DemoWorkloadsArgs(
+            namespace="demo",
+            ingress_controller=settings.ingress_controller,
+            ingress_class_name=ingress.ingress_class_name,
+            ingress_namespace=ingress.namespace_name,
+            controller=ingress.release,
+            # Plain web servers behind the ingress: no add-on needed (the Storage pods in the same namespace wait
+            # for the EBS CSI driver themselves).
+            cluster_dependencies=(*on_nodes, *node_pools),
+            pools=settings.workload_pools,
+        ),
+        on_cluster,
+    )
+    if settings.demo_workloads
+    else None
 )
 Storage(
     "storage",
     StorageArgs(
         namespace="demo",
-        namespace_resource=demo.namespace_resource,
+        namespace_resource=demo.namespace_resource if demo else None,
         cluster_name=settings.cluster_name,
         region=settings.region,
         csi_dependencies=(*after_nodes, *node_pools),
@@ -232,5 +237,6 @@ pulumi.export("nodePools", [pool.name for pool in settings.node_pools])
 pulumi.export("autoscaler", settings.autoscaler)
 pulumi.export("ebsCsiRoleArn", addons.ebs_csi_role_arn)
 pulumi.export("ingressHostname", ingress.load_balancer_hostname)
-pulumi.export("httpdUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/httpd"))
-pulumi.export("tomcatUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/tomcat"))
+if demo:
+    pulumi.export("httpdUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/httpd"))
+    pulumi.export("tomcatUrl", pulumi.Output.concat("http://", ingress.load_balancer_hostname, "/tomcat"))

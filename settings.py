@@ -12,7 +12,7 @@ import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -81,9 +81,9 @@ MAX_PUBLIC_ACCESS_CIDRS = 40
 class ConfigError(pulumi.RunError):
     """A user mistake in stack config: reported as one line, without a traceback."""
 
-    def __init__(self, key: str, value: object, allowed: str) -> None:
+    def __init__(self, key: str, value: object, allowed: str, namespace: str = PROJECT) -> None:
         self.key = key
-        super().__init__(f"invalid config {PROJECT}:{key} = {value!r}: {allowed}")
+        super().__init__(f"invalid config {namespace}:{key} = {value!r}: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,7 @@ class Settings:
     ingress_controller: str
     ingress_replicas: int
     cost: CostAssumptions
+    demo_workloads: bool
 
     @property
     def is_production(self) -> bool:
@@ -190,6 +191,7 @@ KEYS = (
     "ingressController",
     "ingressReplicas",
     *COST_KEYS,
+    "demoWorkloads",
 )
 
 T = TypeVar("T")
@@ -357,7 +359,7 @@ def _parse_pool(
     if capacity_type not in CAPACITY_TYPES:
         raise ConfigError(key("capacityType"), capacity_type, f"expected one of {', '.join(CAPACITY_TYPES)}")
     if capacity_type == "SPOT" and environment == "prod":
-        raise ConfigError(key("capacityType"), capacity_type, "prod nodes must be ON_DEMAND; SPOT is for dev and staging")
+        raise ConfigError(key("capacityType"), capacity_type, "prod rule: nodes must be ON_DEMAND; SPOT is for dev and staging")
 
     if "maxSize" not in spec:
         raise ConfigError(key("maxSize"), None, "required: the most nodes the pool may have")
@@ -512,7 +514,7 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
 
     kubernetes_version = raw["kubernetesVersion"]
     if not re.fullmatch(r"1\.[0-9]{2}", kubernetes_version):
-        raise ConfigError("kubernetesVersion", kubernetes_version, "expected a version of the form 1.NN, such as 1.35")
+        raise ConfigError("kubernetesVersion", kubernetes_version, _kubernetes_version_hint(kubernetes_version))
     _parse_choice("kubernetesVersion", kubernetes_version, SUPPORTED_KUBERNETES_VERSIONS)
     log_retention = _parse_int("controlPlaneLogRetentionDays", raw["controlPlaneLogRetentionDays"], 1, 3653)
     if log_retention not in LOG_RETENTION_DAYS:
@@ -548,8 +550,13 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
     node_pools = _parse_node_pools(raw["nodeGroups"], environment, zones, autoscaler)
 
     ingress_controller = _parse_choice("ingressController", raw["ingressController"], INGRESS_CONTROLLERS)
-    min_replicas = 2 if environment == "prod" else 1
-    ingress_replicas = _parse_int("ingressReplicas", raw["ingressReplicas"], min_replicas, 10)
+    ingress_replicas = _parse_int("ingressReplicas", raw["ingressReplicas"], 1, 10)
+    if ingress_replicas < 2 and environment == "prod":
+        raise ConfigError(
+            "ingressReplicas",
+            ingress_replicas,
+            "prod rule: expected from 2 to 10 in prod, so that losing one node or zone does not cut all traffic",
+        )
 
     return Settings(
         project=project,
@@ -573,18 +580,85 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         ingress_controller=ingress_controller,
         ingress_replicas=ingress_replicas,
         cost=parse_cost_assumptions(raw),
+        demo_workloads=_parse_bool("demoWorkloads", raw["demoWorkloads"]),
     )
 
 
 def load_settings() -> Settings:
     """Read this stack's config once, rejecting keys the program does not know (usually typos)."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
-    prefix = f"{project}:"
     present = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    for full_key in sorted(present):
-        if full_key.startswith(prefix) and full_key[len(prefix) :] not in KEYS:
-            key = full_key[len(prefix) :]
-            raise ConfigError(key, "(set)", f"unknown key; known keys are {', '.join(KEYS)}")
+    secret_keys = {key for key in present if runtime_config.is_config_secret(key)} | set(
+        runtime_config.get_config_secret_keys_env()
+    )
+    check_config_keys({key: str(runtime_config.get_config(key)) for key in present}, project, secret_keys)
     config = pulumi.Config()
     raw = {key: value for key in KEYS if (value := config.get(key)) is not None}
     return parse_settings(raw, project, stack)
+
+
+def _kubernetes_version_hint(value: str) -> str:
+    allowed = "expected a version of the form 1.NN, such as 1.35"
+    if re.fullmatch(r"1\.[0-9]", value):
+        # YAML reads an unquoted 1.30 as the number 1.3; the CLI passes that on as "1.3".
+        return f'{allowed}; an unquoted {value}0 in YAML is the number {value}: quote it, "{value}0"'
+    return allowed
+
+
+# The flat node keys of earlier versions, now fields of each pool in nodeGroups.
+MOVED_INTO_NODE_GROUPS = {
+    "nodeInstanceTypes": "instanceTypes",
+    "nodeCapacityType": "capacityType",
+    "nodeMinSize": "minSize",
+    "nodeDesiredSize": "desiredSize",
+    "nodeMaxSize": "maxSize",
+    "nodeDiskSizeGiB": "diskSizeGiB",
+    "nodeGroupPerZone": "perZone",
+    "nodeMaxUnavailable": "maxUnavailable",
+}
+
+# Besides the project's own keys, a stack file may hold the engine's settings (pulumi:tags, ...).
+_ENGINE_NAMESPACE = "pulumi"
+
+
+def _did_you_mean(word: str, choices: Collection[str]) -> str | None:
+    matches = difflib.get_close_matches(word, list(choices), n=1)
+    return matches[0] if matches else None
+
+
+def check_config_keys(values: Mapping[str, str], project: str, secret_keys: Collection[str] = ()) -> None:
+    """Refuse config the program would silently ignore: unknown keys (typos), other namespaces, aws:* settings.
+
+    `values` maps full keys (`namespace:key`) to raw values; a secret's value is never shown.
+    """
+    for full_key in sorted(values):
+        namespace, _, key = full_key.partition(":")
+        shown = "[secret]" if full_key in secret_keys else values[full_key]
+        if namespace == project:
+            if key in MOVED_INTO_NODE_GROUPS:
+                field = MOVED_INTO_NODE_GROUPS[key]
+                raise ConfigError(
+                    key,
+                    shown,
+                    f"no longer read: node settings are per pool now, set nodeGroups.<pool>.{field} instead",
+                    namespace,
+                )
+            if key not in KEYS:
+                match = _did_you_mean(key, KEYS)
+                hint = f"did you mean {match}?" if match else f"known keys are {', '.join(KEYS)}"
+                raise ConfigError(key, shown, f"unknown key; {hint}", namespace)
+        elif namespace == "aws":
+            # Explicit providers never read the aws:* stack config; only a default provider would.
+            raise ConfigError(
+                key,
+                shown,
+                f"not read: the AWS provider is explicit; set the region with {project}:region, "
+                "credentials with AWS_PROFILE or the AWS_* environment variables",
+                namespace,
+            )
+        elif namespace not in (_ENGINE_NAMESPACE, ""):
+            suggestion = f"{project}:{_did_you_mean(key, KEYS) or key}"
+            hint = f"did you mean {suggestion}?" if _did_you_mean(namespace, [project]) else f"expected {project}:<key>"
+            raise ConfigError(
+                key, shown, f"unknown namespace {namespace}; this program reads {project}:* keys; {hint}", namespace
+            )

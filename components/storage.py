@@ -19,7 +19,9 @@ CLAIM = "ebs-pvc"
 @dataclass(frozen=True)
 class StorageArgs:
     namespace: str
-    namespace_resource: pulumi.Resource
+    # The demo namespace: the seed's claim and the pods using it live there. None (demoWorkloads off): the
+    # platform part only, the default StorageClass.
+    namespace_resource: pulumi.Resource | None
     cluster_name: str
     region: str
     # Deleting a claim's EBS volume goes through the CSI controller on the nodes: claims (through the
@@ -34,7 +36,7 @@ class StorageArgs:
 
 class Storage(pulumi.ComponentResource):
     storage_class_name: pulumi.Output[str]
-    claim_name: pulumi.Output[str]
+    claim_name: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:storage:Storage", name, None, opts)
@@ -58,6 +60,11 @@ class Storage(pulumi.ComponentResource):
             allow_volume_expansion=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.csi_dependencies)),
         )
+        self.storage_class_name = storage_class.metadata.name
+        if args.namespace_resource is None:
+            self.claim_name = None
+            self.register_outputs({"storageClass": self.storage_class_name})
+            return
 
         release_gate = VolumeReleaseGate(
             f"{name}-{CLAIM}-released",
@@ -113,7 +120,6 @@ class Storage(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[args.namespace_resource]),
         )
 
-        self.storage_class_name = storage_class.metadata.name
         self.claim_name = claim.metadata.name
         self.register_outputs({"storageClass": self.storage_class_name, "claim": self.claim_name})
 

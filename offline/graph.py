@@ -1,7 +1,12 @@
-"""Draw a plan (the dict written to plan.json) as a Graphviz graph: `graph.dot`, plus `graph.svg` when `dot` is installed.
+"""Draw a plan (the dict written to plan.json) as Graphviz graphs, `.dot` files plus `.svg` when `dot` is installed.
 
-Local components are clusters (nested like the resource tree), resources are nodes, and dependencies are
-edges from the dependent to its dependency, so every arrow points at what must exist first.
+- `overview`: one box per top-level component and provider, an arrow where anything in one depends on the other;
+  the picture to read first.
+- `graph`: every resource, local components as clusters nested like the resource tree.
+
+In both, an arrow goes from the dependent to its dependency (so it points at what must exist first), using a
+provider counts as depending on it, and only the transitive reduction is drawn: no arrow that a longer path
+already implies. Pulumi records each resource's every dependency, so the full relation is a tangle.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,30 +54,93 @@ def short_type(resource_type: str) -> str:
     return resource_type.rsplit(":", 1)[-1]
 
 
-def render_dot(plan: dict[str, Any]) -> str:
-    # Sorted by URN so the output depends on what was declared, not on the order registrations arrived in.
-    resources = sorted((r for r in plan["resources"] if r["type"] != STACK_TYPE), key=lambda r: str(r["urn"]))
-    known_urns = {r["urn"] for r in resources}
+def transitive_reduction(edges: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The edges no other path implies; every node still reaches exactly what it reached before.
 
-    children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
-    for resource in resources:
-        # Children of the stack (and of anything not in the plan) are drawn at the top level.
-        parent = resource["parent"] if resource["parent"] in known_urns else None
-        children[parent].append(resource)
+    Each edge is dropped when its target stays reachable without it, one edge at a time in a fixed order, so
+    the result is deterministic, equals the unique transitive reduction on an acyclic graph, and never loses
+    reachability even if a malformed plan has a cycle.
+    """
+    successors: dict[str, set[str]] = defaultdict(set)
+    for source, target in edges:
+        if source != target:
+            successors[source].add(target)
 
-    def is_cluster(resource: dict[str, Any]) -> bool:
-        return not resource["custom"] and bool(children.get(resource["urn"]))
+    def reachable_without(source: str, target: str) -> bool:
+        stack = [next_node for next_node in successors[source] if next_node != target]
+        seen = set(stack)
+        while stack:
+            node = stack.pop()
+            if node == target:
+                return True
+            for next_node in successors.get(node, ()):
+                if next_node not in seen:
+                    seen.add(next_node)
+                    stack.append(next_node)
+        return False
 
-    node_urns = {r["urn"] for r in resources if not is_cluster(r)}
-    project, stack = str(plan["project"]), str(plan["stack"])
-    lines = [
-        f"digraph {quote(f'{project}-{stack}')} {{",
-        "  rankdir=LR;",
-        f"  label={quote(f'{project} ({stack}): each arrow points from a resource to what it depends on')};",
+    for source, target in sorted((s, t) for s, targets in successors.items() for t in targets):
+        if reachable_without(source, target):
+            successors[source].discard(target)
+    return {(source, target) for source, targets in successors.items() for target in targets}
+
+
+class _Tree:
+    """The plan's resources (without the stack) sorted by URN, so output depends on what was declared, not on the
+    order registrations arrived in; children of the stack (or of anything not in the plan) are top level."""
+
+    def __init__(self, plan: Mapping[str, Any]) -> None:
+        self.resources = sorted((r for r in plan["resources"] if r["type"] != STACK_TYPE), key=lambda r: str(r["urn"]))
+        known_urns = {r["urn"] for r in self.resources}
+        self.children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+        self.parent: dict[str, str | None] = {}
+        for resource in self.resources:
+            parent = resource["parent"] if resource["parent"] in known_urns else None
+            self.parent[resource["urn"]] = parent
+            self.children[parent].append(resource)
+
+    def is_cluster(self, resource: Mapping[str, Any]) -> bool:
+        return not resource["custom"] and bool(self.children.get(resource["urn"]))
+
+    def top_level(self, urn: str) -> str:
+        while (parent := self.parent[urn]) is not None:
+            urn = parent
+        return urn
+
+    def edges(self) -> set[tuple[str, str]]:
+        """(dependent, dependency) between drawn nodes: recorded dependencies plus the providers each one uses."""
+        node_urns = {r["urn"] for r in self.resources if not self.is_cluster(r)}
+        edges: set[tuple[str, str]] = set()
+        for resource in self.resources:
+            if resource["urn"] not in node_urns:
+                continue
+            # Clusters are skipped: the SDK already expands a dependency on a component to its children.
+            providers = [resource.get("provider"), *(resource.get("providers") or {}).values()]
+            for dependency in [*resource["dependencies"], *providers]:
+                if dependency in node_urns and dependency != resource["urn"]:
+                    edges.add((resource["urn"], dependency))
+        return edges
+
+
+def _header(name: str, title: str) -> list[str]:
+    return [
+        f"digraph {quote(name)} {{",
+        # Right to left: what must exist first (providers, IAM, network) on the left, the workloads on the right.
+        # newrank keeps arrows out of component titles more often (compared by eye on dev's graph). No concentrate:
+        # with component clusters it makes dot fail outright on larger plans ("trouble in init_rank").
+        "  rankdir=RL; newrank=true;",
+        f"  label={quote(title)};",
         "  labelloc=t;",
         '  fontname="Helvetica";',
         f"  {NODE_DEFAULTS}",
     ]
+
+
+def render_dot(plan: dict[str, Any]) -> str:
+    tree = _Tree(plan)
+    children, is_cluster = tree.children, tree.is_cluster
+    project, stack = str(plan["project"]), str(plan["stack"])
+    lines = _header(f"{project}-{stack}", f"{project} ({stack}): each arrow points from a resource to what it depends on")
     cluster_count = 0
 
     def draw(parent: str | None, indent: str) -> None:
@@ -90,18 +159,45 @@ def render_dot(plan: dict[str, Any]) -> str:
                 lines.append(f"{indent}{quote(resource['urn'])} [{node_attributes(resource)}];")
 
     draw(None, "  ")
-
-    edges: set[tuple[str, str]] = set()
-    for resource in resources:
-        if resource["urn"] not in node_urns:
-            continue
-        for dependency in resource["dependencies"]:
-            # Clusters are skipped: the SDK already expands a dependency on a component to its children.
-            if dependency in node_urns and dependency != resource["urn"]:
-                edges.add((resource["urn"], dependency))
+    edges = transitive_reduction(tree.edges())
     lines.extend(f"  {quote(dependent)} -> {quote(dependency)};" for dependent, dependency in sorted(edges))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def render_overview_dot(plan: dict[str, Any]) -> str:
+    """One node per top-level component or resource; an edge where anything inside one depends on the other."""
+    tree = _Tree(plan)
+    groups = tree.children[None]
+    counts: dict[str, int] = defaultdict(int)
+    for resource in tree.resources:
+        if resource["custom"] or not tree.is_cluster(resource):
+            counts[tree.top_level(resource["urn"])] += 1
+    edges = transitive_reduction(
+        (tree.top_level(dependent), tree.top_level(dependency)) for dependent, dependency in tree.edges()
+    )
+    project, stack = str(plan["project"]), str(plan["stack"])
+    lines = _header(
+        f"{project}-{stack}-overview", f"{project} ({stack}) overview: each arrow points from a component to what it depends on"
+    )
+    for group in groups:
+        attributes = [f"label={label(*_overview_label(group, counts[group['urn']]))}"]
+        if group["type"].startswith(PROVIDER_TYPE_PREFIX):
+            attributes.append(PROVIDER_STYLE)
+        elif not group["custom"]:
+            attributes.append('style="rounded,filled", fillcolor="#eef3fb"')
+        if any(r["protect"] for r in tree.resources if tree.top_level(r["urn"]) == group["urn"]):
+            attributes.append(PROTECTED_STYLE)
+        lines.append(f"  {quote(group['urn'])} [{', '.join(attributes)}];")
+    lines.extend(f"  {quote(dependent)} -> {quote(dependency)};" for dependent, dependency in sorted(edges))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _overview_label(group: Mapping[str, Any], count: int) -> tuple[str, ...]:
+    if group["type"].startswith(PROVIDER_TYPE_PREFIX) or group["custom"]:
+        return (group["name"], short_type(group["type"]))
+    return (group["name"], short_type(group["type"]), f"{count} resource{'s' if count != 1 else ''}")
 
 
 def node_attributes(resource: dict[str, Any]) -> str:
@@ -141,13 +237,17 @@ def render_svg(dot_path: Path, svg_path: Path) -> bool:
 
 
 def write_graph(plan: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Write graph.dot (and graph.svg when Graphviz's `dot` is on PATH) into out_dir; return the paths written."""
+    """Write overview.dot and graph.dot (each with an .svg when Graphviz's `dot` is on PATH); return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    dot_path = out_dir / "graph.dot"
-    svg_path = out_dir / "graph.svg"
-    dot_path.write_text(render_dot(plan), encoding="utf-8")
-    if render_svg(dot_path, svg_path):
-        return [dot_path, svg_path]
-    # An svg left from an earlier run would no longer match graph.dot.
-    svg_path.unlink(missing_ok=True)
-    return [dot_path]
+    written: list[Path] = []
+    for name, text in (("overview", render_overview_dot(plan)), ("graph", render_dot(plan))):
+        dot_path = out_dir / f"{name}.dot"
+        svg_path = out_dir / f"{name}.svg"
+        dot_path.write_text(text, encoding="utf-8")
+        written.append(dot_path)
+        if render_svg(dot_path, svg_path):
+            written.append(svg_path)
+        else:
+            # An svg left from an earlier run would no longer match the .dot.
+            svg_path.unlink(missing_ok=True)
+    return written

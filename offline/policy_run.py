@@ -1,9 +1,10 @@
 """`make policy-check PLAN=<plan.json> STACK=<stack>`: run the policy pack over an offline plan, as the CLI would.
 
-`pulumi preview --policy-pack policies --policy-pack-config policies/config/<stack>.json` is the real thing; it
-needs the CLI. This runner calls the same policy objects directly: each gets the resource's inputs behind the
-SDK's unknown-checking proxy, its provider's inputs, and its config (schema defaults, then the stack's file),
-at the enforcement level the file sets. It never constructs the PolicyPack (that starts a server and blocks).
+`pulumi preview --policy-pack policies --policy-pack-config <file>` is the real thing; it needs the CLI. The file
+is the stack's pack config: its environment's levels, then the stack's own overrides (`load_pack_config`).
+This runner calls the same policy objects directly: each gets the resource's inputs behind the SDK's
+unknown-checking proxy, its provider's inputs, and its config (schema defaults, then the pack config), at the
+enforcement level the pack config sets. It never constructs the PolicyPack (that starts a server and blocks).
 
 Exit codes: 0 no mandatory violation, 1 at least one mandatory violation, 2 bad input (one line on stderr).
 """
@@ -31,10 +32,13 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from offline.engine import UNKNOWN as PLAN_UNKNOWN
+from offline.stack_config import StackFileError, project_name, stack_config
 from policies.eks_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
-CONFIG_DIR: Final = PROJECT_DIR / "policies" / "config"
+# Inside a project directory: levels per environment, and optional per-stack overrides next to them.
+CONFIG_DIR: Final = Path("policies") / "config"
+ENVIRONMENTS_DIR: Final = CONFIG_DIR / "environments"
 REPORT_NAME: Final = "policy-report.json"
 ALL_POLICIES_KEY: Final = "all"  # the config file's key for every policy's enforcement level
 
@@ -61,24 +65,70 @@ class PolicySettings:
 # Pack config: the file `pulumi preview --policy-pack-config` reads
 
 
-def available_stacks(config_dir: Path = CONFIG_DIR) -> list[str]:
-    return sorted(path.stem for path in config_dir.glob("*.json"))
-
-
-def load_pack_config(stack: str, config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
-    """<config_dir>/<stack>.json (policies/config/ by default), checked against the pack's policies and schemas."""
-    stacks = available_stacks(config_dir)
-    if stack not in stacks:
-        known = ", ".join(stacks) or "none"
-        raise PolicyInputError(f"no policy config for stack {stack!r} ({config_dir / stack}.json); stacks with one: {known}")
-    path = config_dir / f"{stack}.json"
+def _read_pack_file(path: Path) -> dict[str, Any]:
     try:
         pack_config = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise PolicyInputError(f"cannot read {path}: {error}") from None
     if not isinstance(pack_config, dict):
         raise PolicyInputError(f"{path}: expected a JSON object of policy name to settings")
-    resolve_settings(pack_config)  # fail early on a typo, not half-way through a run
+    return pack_config
+
+
+def stack_environment(stack: str, project_dir: Path = PROJECT_DIR) -> str:
+    """The stack's `environment` config value, from its stack file or the project default, as the CLI applies them."""
+    try:
+        return stack_config(project_dir, stack)[f"{project_name(project_dir)}:environment"]
+    except StackFileError as error:
+        raise PolicyInputError(str(error)) from None
+    except KeyError:
+        raise PolicyInputError(f"stack {stack!r} has no environment (no default in Pulumi.yaml either)") from None
+
+
+def environment_pack_config(environment: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """policies/config/environments/<environment>.json: the levels every stack of that environment starts from."""
+    directory = project_dir / ENVIRONMENTS_DIR
+    path = directory / f"{environment}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(candidate.stem for candidate in directory.glob("*.json"))) or "none"
+        raise PolicyInputError(f"no policy levels for environment {environment!r} ({path}); environments with levels: {known}")
+    return _checked(_read_pack_file(path), path)
+
+
+def merge_pack_configs(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`, per policy: a level or settings replace just those of the base entry."""
+
+    def as_object(entry: Any) -> Any:
+        return {"enforcementLevel": entry} if isinstance(entry, str) else entry
+
+    merged = dict(base)
+    for name, entry in override.items():
+        previous = merged.get(name)
+        if isinstance(entry, str | dict) and isinstance(previous, str | dict):
+            merged[name] = as_object(previous) | as_object(entry)
+        else:
+            merged[name] = entry
+    return merged
+
+
+def load_pack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """The stack's pack config: its environment's levels, then policies/config/<stack>.json when the stack has one.
+
+    Checked against the pack's policies and schemas, so that a typo fails before a run, not half-way through it.
+    """
+    pack_config = environment_pack_config(stack_environment(stack, project_dir), project_dir)
+    stack_file = project_dir / CONFIG_DIR / f"{stack}.json"
+    if stack_file.is_file():
+        pack_config = merge_pack_configs(pack_config, _checked(_read_pack_file(stack_file), stack_file))
+    resolve_settings(pack_config)
+    return pack_config
+
+
+def _checked(pack_config: dict[str, Any], path: Path) -> dict[str, Any]:
+    try:
+        resolve_settings(pack_config)
+    except PolicyInputError as error:
+        raise PolicyInputError(f"{path}: {error}") from None
     return pack_config
 
 
@@ -297,8 +347,8 @@ def evaluate(plan: dict[str, Any], pack_config: dict[str, Any]) -> list[Violatio
 # Reporting
 
 
-def write_report(violations: list[Violation], out_dir: Path) -> Path:
-    path = out_dir / REPORT_NAME
+def write_report(violations: list[Violation], out_dir: Path, name: str = REPORT_NAME) -> Path:
+    path = out_dir / name
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(violations, indent=2) + "\n")
@@ -327,20 +377,36 @@ def _summary(violations: list[Violation], stack: str, resource_count: int, repor
     )
 
 
-def _check(plan: dict[str, Any], stack: str, out_dir: Path | None, config_dir: Path = CONFIG_DIR) -> int:
-    violations = evaluate(plan, load_pack_config(stack, config_dir))
-    report = write_report(violations, out_dir) if out_dir is not None else None
+def _check(
+    plan: dict[str, Any], stack: str, pack_config: dict[str, Any], out_dir: Path | None, report_name: str = REPORT_NAME
+) -> int:
+    violations = evaluate(plan, pack_config)
+    report = write_report(violations, out_dir, report_name) if out_dir is not None else None
     _print_violations(violations)
     print(_summary(violations, stack, len(plan["resources"]), report))
     return 1 if _mandatory(violations) else 0
 
 
-def check_plan(plan: dict[str, Any], stack: str, out_dir: Path, *, config_dir: Path = CONFIG_DIR) -> int:
+def check_plan(plan: dict[str, Any], stack: str, out_dir: Path, *, project_dir: Path = PROJECT_DIR) -> int:
     """For offline.preview: evaluate a fresh plan, write <out_dir>/policy-report.json, print; 1 on mandatory.
 
-    Raises PolicyInputError (one line) when the stack has no policy config or the plan is malformed.
+    Raises PolicyInputError (one line) when the stack's pack config is missing or bad, or the plan is malformed.
     """
-    return _check(plan, stack, out_dir, config_dir)
+    return _check(plan, stack, load_pack_config(stack, project_dir), out_dir)
+
+
+def _report_name(plan: Any, plan_path: Path, stack: str, out_dir: Path | None) -> str:
+    """policy-report.json, unless the plan is another stack's: then a warning and a name that keeps its report."""
+    plan_stack = plan.get("stack") if isinstance(plan, dict) else None
+    if not isinstance(plan_stack, str) or plan_stack == stack:
+        return REPORT_NAME
+    name = f"policy-report.{stack}.json"
+    kept = f"; report {name}, so {plan_stack}'s own {REPORT_NAME} stays as it is" if out_dir is not None else ""
+    print(
+        f"policy-check: warning: {plan_path} is a plan of stack {plan_stack!r}, checked with stack {stack!r}'s policies{kept}",
+        file=sys.stderr,
+    )
+    return name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,11 +414,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="policy-check", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--plan", required=True, type=Path, help="plan.json written by `make offline-preview`")
-    parser.add_argument("--stack", required=True, help="stack whose policies/config/<stack>.json applies")
+    parser.add_argument("--stack", required=True, help="stack whose pack config applies (its environment's, then its own)")
     parser.add_argument("--out", type=Path, help=f"directory for {REPORT_NAME} (none written without it)")
     args = parser.parse_args(argv)
     try:
-        return _check(read_plan(args.plan), args.stack, args.out)
+        plan = read_plan(args.plan)
+        pack_config = load_pack_config(args.stack)
+        return _check(plan, args.stack, pack_config, args.out, _report_name(plan, args.plan, args.stack, args.out))
     except PolicyInputError as error:
         print(f"policy-check: {error}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ from offline.cost import preview_lines
 from offline.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
 from offline.graph import write_graph
 from offline.manifests import write_manifests
+from offline.policy_config import write_pack_config
 from offline.policy_run import PolicyInputError, check_plan, load_pack_config
 from offline.prices import PriceFileError, load_prices
 from offline.stack_config import StackFileError, project_name, stack_config
@@ -93,11 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     project_dir = args.project_dir.resolve()
-    policy_config_dir = project_dir / "policies" / "config"
     try:
         plan = build_plan(args.stack, project_dir)
         # Checked before anything is written, so a bad policy config leaves no half-written output.
-        load_pack_config(args.stack, policy_config_dir)
+        pack_config = load_pack_config(args.stack, project_dir)
         prices = load_prices()
     except (BadInput, PolicyInputError, PriceFileError) as error:
         print(f"offline-preview: {error}", file=sys.stderr)
@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
     for drawing in write_graph(plan_json, args.out):
         print(f"Wrote {drawing}")
+    print(f"Wrote {write_pack_config(pack_config, args.out)}")
     rehearsal = lifecycle.rehearse(plan_json)
     print(f"Wrote {lifecycle.write_report(rehearsal, args.out)}")
     print()
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for line in lifecycle.summary(rehearsal, args.stack):
         print(line)
-    policy_verdict = check_plan(plan_json, args.stack, args.out, config_dir=policy_config_dir)
+    policy_verdict = check_plan(plan_json, args.stack, args.out, project_dir=project_dir)
     # A broken runtime need fails like a mandatory policy: `pulumi up` or `destroy` would fail with it.
     return max(policy_verdict, 1 if rehearsal["broken"] else 0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,32 @@ class StackFileError(Exception):
     """A project or stack file the CLI would refuse; the message is one line naming what is wrong."""
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: object, first_line: int, second_line: int) -> None:
+        super().__init__(f"key {key!r} is written twice (lines {first_line} and {second_line})")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; the CLI's YAML library (gopkg.in/yaml.v3) refuses the file."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # the base class reports unhashable keys
+            line = key_node.start_mark.line + 1
+            if key in first_seen:
+                raise _DuplicateKey(key, first_seen[key], line)
+            first_seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+    except _DuplicateKey as error:
+        raise StackFileError(f"{path.name}: {error}; the Pulumi CLI refuses a key written twice") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

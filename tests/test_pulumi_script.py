@@ -1,98 +1,411 @@
-"""scripts/pulumi.sh (behind make up/preview/destroy) stops before touching anything when it cannot work."""
+"""scripts/pulumi.sh (behind make up/preview/destroy), run in a copy of the project with stub `aws`, `pulumi`, `curl`.
+
+Each refusal is one line on stderr, exit 2 for bad input and 1 for a failed step, and leaves the tracked stack
+file as it was. The stubs record their calls, so the tests see what the real CLI would have been asked to do.
+"""
 
 from __future__ import annotations
 
-import os
+import json
+import shlex
+import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from offline.policy_run import environment_pack_config
+from tests.conftest import STACKS
+
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "pulumi.sh"
+PINNED = "3.272.0"
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "venv", "out", ".pulumi-state", "node_modules", "__pycache__", ".*_cache")
+
+FAKE_AWS = """#!/bin/sh
+echo "aws $*" >> "$CALLS"
+[ -n "$AWS_ERROR" ] && { echo >&2; echo "$AWS_ERROR" >&2; exit 255; }
+echo arn:aws:iam::123456789012:user/tester
+"""
+# Records every call; `stack init` writes the encryptionsalt line the real one adds to the stack file.
+FAKE_PULUMI = """#!/bin/sh
+echo "${PULUMI_NAME:-pulumi} $*" >> "$CALLS"
+case "$1 $2" in
+  "version ") echo "v${PULUMI_FAKE_VERSION:-3.272.0}" ;;
+  "stack select") exit "${STACK_SELECT_EXIT:-0}" ;;
+  "stack init") [ "${PULUMI_EXIT:-0}" = 0 ] || exit "$PULUMI_EXIT"
+                echo "encryptionsalt: v1:c2FsdA==:v1:AAAA" >> "Pulumi.$3.yaml" ;;
+  "config get") echo '["203.0.113.0/24"]' ;;
+  "stack output") [ -n "$DEPLOYED" ] && echo "$DEPLOYED" || exit 255 ;;
+  "config set") exit "${CONFIG_SET_EXIT:-0}" ;;
+  preview*|up*|destroy*) exit "${PULUMI_EXIT:-0}" ;;
+esac
+"""
+# checkip.amazonaws.com answers MY_IP; get.pulumi.com serves INSTALLER.
+FAKE_CURL = """#!/bin/sh
+echo "curl $*" >> "$CALLS"
+case "$*" in
+  *checkip*) [ -n "$MY_IP" ] || { echo "curl: (28) Connection timed out after 5001 milliseconds" >&2; exit 28; }
+             echo "$MY_IP" ;;
+  *get.pulumi.com*) [ -z "$NO_DOWNLOAD" ] || { echo "curl: (6) Could not resolve host: get.pulumi.com" >&2; exit 6; }
+             while [ "$1" != -o ]; do shift; done
+             cp "$INSTALLER" "$2" ;;
+  *) exit 7 ;;
+esac
+"""
+# Like get.pulumi.com's install.sh: the pinned CLI into <--install-root>/bin (here the stub, calling itself "pinned").
+INSTALLER = """#!/bin/sh
+while [ "$1" != --install-root ]; do shift; done
+mkdir -p "$2/bin"
+printf '#!/bin/sh\nPULUMI_NAME=pinned PULUMI_FAKE_VERSION=3.272.0 exec "%s" "$@"\n' "$STUB" > "$2/bin/pulumi"
+chmod +x "$2/bin/pulumi"
+"""
 
 
-def run(tmp_path: Path, *args: str, aws_exit: int | None) -> subprocess.CompletedProcess[str]:
+@dataclass
+class Sandbox:
+    project: Path
+    bin: Path
+    home: Path
+    calls: Path
+    stub: Path
+
+    def stack_file(self, stack: str = "dev") -> str:
+        return (self.project / f"Pulumi.{stack}.yaml").read_text()
+
+    def recorded(self) -> list[str]:
+        return self.calls.read_text().splitlines() if self.calls.exists() else []
+
+    def pulumi_calls(self) -> list[str]:
+        return [call for call in self.recorded() if call.startswith(("pulumi ", "pinned "))]
+
+
+def write_executable(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=NOT_COPIED, symlinks=True)
+    # The runtime venvs count as installed: this project's .venv lent entry by entry, the pack's as a bare marker.
+    (project / ".venv").mkdir()
+    for entry in (ROOT / ".venv").iterdir():
+        if not entry.name.startswith("."):
+            (project / ".venv" / entry.name).symlink_to(entry)
+    (project / ".venv" / ".runtime").touch()
+    (project / "policies" / "venv").mkdir()
+    (project / "policies" / "venv" / ".installed").touch()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    if aws_exit is not None:
-        fake_aws = bin_dir / "aws"
-        fake_aws.write_text(f"#!/bin/sh\nexit {aws_exit}\n")
-        fake_aws.chmod(0o755)
-    # A `pulumi` that records being called: the script must stop before it.
-    fake_pulumi = bin_dir / "pulumi"
-    fake_pulumi.write_text(f"#!/bin/sh\ntouch {tmp_path}/pulumi-was-called\n")
-    fake_pulumi.chmod(0o755)
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    write_executable(bin_dir / "aws", FAKE_AWS)
+    write_executable(bin_dir / "pulumi", FAKE_PULUMI)
+    write_executable(bin_dir / "curl", FAKE_CURL)
+    write_executable(tmp_path / "install.sh", INSTALLER)
+    stub = tmp_path / "stub" / "pulumi"  # off PATH: what the installer installs
+    stub.parent.mkdir()
+    write_executable(stub, FAKE_PULUMI)
+    home = tmp_path / "home"
+    home.mkdir()
+    return Sandbox(project, bin_dir, home, tmp_path / "calls", stub)
+
+
+def run(box: Sandbox, *args: str, terminal: bool = False, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {
+        "PATH": f"{box.bin}:/usr/bin:/bin",
+        "HOME": str(box.home),
+        "CALLS": str(box.calls),
+        "INSTALLER": str(box.bin.parent / "install.sh"),
+        "STUB": str(box.stub),
+        "MY_IP": "198.51.100.7",
+        "PULUMI_CONFIG_PASSPHRASE": "test",
+    }
+    command = ["bash", str(box.project / "scripts" / "pulumi.sh"), *args]
+    if terminal:
+        # util-linux `script` runs the command on a pseudo-terminal, as in an interactive shell.
+        command = ["script", "--quiet", "--return", "--command", shlex.join(command), "/dev/null"]
     return subprocess.run(
-        ["bash", str(SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False
+        command,
+        cwd=box.project,
+        env={key: value for key, value in (base | env).items() if value is not None},
+        stdin=subprocess.DEVNULL,  # no terminal, as in CI or a pipeline
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
-def test_no_credentials_stops_early_with_one_clear_line(tmp_path: Path) -> None:
-    result = run(tmp_path, "up", "dev", aws_exit=255)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "make up: no usable AWS credentials (aws sts get-caller-identity failed); set AWS_PROFILE or "
-        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run 'aws sso login'"
-    ]
-    assert not (tmp_path / "pulumi-was-called").exists()
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 
 
-def test_missing_aws_cli_is_named(tmp_path: Path) -> None:
-    result = run(tmp_path, "preview", "dev", aws_exit=None)
-    assert result.returncode == 1
-    assert "the AWS CLI v2 is required" in result.stderr
-    assert not (tmp_path / "pulumi-was-called").exists()
+# ---------------------------------------------------------------------------------------------------------------
+# Bad input: exit 2 before anything runs
 
 
 @pytest.mark.parametrize(
-    ("args", "words"), [(("up", "qa"), "no stack file Pulumi.qa.yaml"), (("apply", "dev"), "unknown action")]
+    ("args", "words"),
+    [
+        (("up", "no-such-stack"), f"no stack file Pulumi.no-such-stack.yaml; stacks: {' '.join(STACKS)}"),
+        (("apply", "dev"), "unknown action 'apply'"),
+    ],
 )
-def test_bad_stack_or_action_is_refused(tmp_path: Path, args: tuple[str, str], words: str) -> None:
-    result = run(tmp_path, *args, aws_exit=0)
+def test_bad_stack_or_action_is_refused(sandbox: Sandbox, args: tuple[str, str], words: str) -> None:
+    result = run(sandbox, *args, CONFIRM="dev")
+    assert result.returncode == 2
+    assert words in one_line(result)
+    assert sandbox.recorded() == []
+
+
+@pytest.mark.parametrize("action", ["up", "destroy"])
+def test_without_a_terminal_a_change_needs_confirm(sandbox: Sandbox, action: str) -> None:
+    result = run(sandbox, action, "dev")
+    assert result.returncode == 2
+    assert one_line(result) == (
+        f"make {action}: no terminal to confirm '{action}' of stack dev; run it with CONFIRM=dev to approve without a prompt"
+    )
+    assert sandbox.recorded() == []
+
+
+def test_a_confirm_for_another_stack_does_not_count(sandbox: Sandbox) -> None:
+    assert run(sandbox, "destroy", "dev", CONFIRM="prod").returncode == 2
+
+
+def test_confirmed_destroy_runs_without_a_terminal(sandbox: Sandbox) -> None:
+    result = run(sandbox, "destroy", "dev", CONFIRM="dev")
+    assert result.returncode == 0, result.stderr
+    assert sandbox.pulumi_calls()[-1] == "pulumi destroy --yes"
+
+
+def test_prod_needs_confirm(sandbox: Sandbox) -> None:
+    result = run(sandbox, "up", "prod", CONFIRM="dev")
+    assert result.returncode == 2
+    assert "make up: no terminal to confirm 'up' of stack prod" in one_line(result)
+
+
+needs_script = pytest.mark.skipif(shutil.which("script") is None, reason="util-linux `script` (a pseudo-terminal) is missing")
+
+
+@needs_script
+def test_on_a_terminal_pulumi_asks_and_no_confirm_is_needed(sandbox: Sandbox) -> None:
+    result = run(sandbox, "up", "dev", terminal=True)
+    assert result.returncode == 0, result.stdout
+    assert sandbox.pulumi_calls()[-1] == "pulumi up --policy-pack policies --policy-pack-config out/dev/policy-pack-config.json"
+
+
+@needs_script
+def test_a_prod_environment_needs_confirm_even_on_a_terminal(sandbox: Sandbox) -> None:
+    # By the stack's environment, not its name: a copy of prod under another name is prod too.
+    (sandbox.project / "Pulumi.live.yaml").write_text(sandbox.stack_file("prod"))
+    refused = run(sandbox, "destroy", "live", terminal=True)
+    assert refused.returncode == 2
+    assert "make destroy: stack live is a prod environment: run it with CONFIRM=live to destroy it" in refused.stdout
+    assert sandbox.pulumi_calls() == []
+    confirmed = run(sandbox, "destroy", "live", terminal=True, CONFIRM="live")
+    assert confirmed.returncode == 0, confirmed.stdout
+    assert sandbox.pulumi_calls()[-1] == "pulumi destroy"
+
+
+def test_unset_passphrase_is_refused_not_made_empty(sandbox: Sandbox) -> None:
+    result = run(sandbox, "preview", "dev", PULUMI_CONFIG_PASSPHRASE=None)  # type: ignore[arg-type]
+    assert result.returncode == 2
+    assert one_line(result).startswith("make preview: PULUMI_CONFIG_PASSPHRASE is not set")
+    assert sandbox.recorded() == []
+
+
+def test_an_explicitly_empty_passphrase_is_used_and_said(sandbox: Sandbox) -> None:
+    result = run(sandbox, "preview", "dev", PULUMI_CONFIG_PASSPHRASE="")
+    assert result.returncode == 0, result.stderr
+    assert "set and empty" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# AWS first, with its own reason
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        'Could not connect to the endpoint URL: "https://sts.eu-central-1.amazonaws.com/"',
+        'Unable to locate credentials. You can configure credentials by running "aws configure".',
+    ],
+)
+def test_aws_failure_shows_the_aws_clis_reason_and_stops(sandbox: Sandbox, reason: str) -> None:
+    result = run(sandbox, "preview", "dev", AWS_ERROR=reason)
     assert result.returncode == 1
-    assert words in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert os.path.exists(tmp_path / "pulumi-was-called") is False
+    assert one_line(result).startswith(f"make preview: AWS is not usable: {reason} (credentials:")
+    assert sandbox.pulumi_calls() == []
 
 
-def fake_cli(tmp_path: Path, deployed: str) -> dict[str, str]:
-    """aws that succeeds, curl that has no network, and a pulumi that reports `deployed` as the stack's
-    kubernetesVersion output and records whether a preview or update ran."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    scripts = {
-        "aws": "exit 0",
-        "curl": "exit 1",
-        "pulumi": (
-            'case "$1 $2 $3" in\n'
-            f'  "stack output kubernetesVersion") [ -n "{deployed}" ] && echo "{deployed}" || exit 255 ;;\n'
-            f"  preview*|up*) touch {tmp_path}/pulumi-was-called ;;\n"
-            "esac\n"
+def test_missing_aws_cli_is_named(sandbox: Sandbox) -> None:
+    (sandbox.bin / "aws").unlink()
+    result = run(sandbox, "preview", "dev")
+    assert result.returncode == 1
+    assert "the AWS CLI is required" in one_line(result)
+    assert sandbox.pulumi_calls() == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The policy pack runs with the real CLI too
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_preview_and_up_run_the_policy_pack_with_the_stacks_levels(sandbox: Sandbox, stack: str) -> None:
+    for action in ("preview", "up"):
+        result = run(sandbox, action, stack, CONFIRM=stack)
+        assert result.returncode == 0, result.stderr
+    config = f"out/{stack}/policy-pack-config.json"
+    assert [call for call in sandbox.pulumi_calls() if call.split()[1] in ("preview", "up")] == [
+        f"pulumi preview --diff --policy-pack policies --policy-pack-config {config}",
+        f"pulumi up --policy-pack policies --policy-pack-config {config} --yes",
+    ]
+    assert json.loads((sandbox.project / config).read_text()) == environment_pack_config(stack)
+
+
+def test_a_bad_policy_config_stops_before_pulumi(sandbox: Sandbox) -> None:
+    (sandbox.project / "policies" / "config" / "dev.json").write_text('{"no-such-rule": "mandatory"}')
+    result = run(sandbox, "preview", "dev")
+    assert result.returncode == 2
+    assert "names unknown policies: no-such-rule" in one_line(result)
+    assert sandbox.pulumi_calls() == []
+
+
+@pytest.mark.parametrize(
+    ("failing", "line"),
+    [
+        ({"PULUMI_EXIT": "255"}, "make preview: pulumi preview failed for stack dev (its output is above)"),
+        ({"CONFIG_SET_EXIT": "255"}, "make preview: pulumi config set failed for stack dev (its output is above)"),
+        (
+            {"STACK_SELECT_EXIT": "255", "PULUMI_EXIT": "255"},
+            "make preview: pulumi stack init failed for stack dev (its output is above)",
         ),
-    }
-    for name, body in scripts.items():
-        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
-        (bin_dir / name).chmod(0o755)
-    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "PULUMI_CONFIG_PASSPHRASE": "x"}
+    ],
+)
+def test_pulumi_failing_is_exit_1_with_one_line(sandbox: Sandbox, failing: dict[str, str], line: str) -> None:
+    result = run(sandbox, "preview", "dev", **failing)
+    assert result.returncode == 1
+    assert one_line(result) == line
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The tracked stack file: changed only when said, never left half-done
+
+
+def test_dev_placeholder_is_replaced_and_the_change_is_said(sandbox: Sandbox) -> None:
+    result = run(sandbox, "preview", "dev")
+    assert result.returncode == 0, result.stderr
+    assert "pulumi config set --path publicAccessCidrs[0] 198.51.100.7/32" in sandbox.pulumi_calls()
+    assert (
+        "Changed Pulumi.dev.yaml (tracked): publicAccessCidrs 203.0.113.0/24 -> 198.51.100.7/32, so that Pulumi and "
+        "kubectl reach the API endpoint" in result.stdout
+    )
+
+
+def test_no_address_found_stops_before_the_stack_file_is_touched(sandbox: Sandbox) -> None:
+    before = sandbox.stack_file()
+    result = run(sandbox, "up", "dev", CONFIRM="dev", MY_IP="", STACK_SELECT_EXIT="255")
+    assert result.returncode == 1
+    line = one_line(result)
+    assert line.startswith("make up: cannot find this machine's public IPv4 address (checkip.amazonaws.com: curl: (28)")
+    assert "to replace the placeholder 203.0.113.0/24 in Pulumi.dev.yaml" in line
+    assert sandbox.pulumi_calls() == [] and sandbox.stack_file() == before
+
+
+def test_a_stack_without_the_placeholder_needs_no_address(sandbox: Sandbox) -> None:
+    result = run(sandbox, "up", "prod", CONFIRM="prod", MY_IP="")
+    assert result.returncode == 0, result.stderr
+    assert not [call for call in sandbox.pulumi_calls() if "config set" in call]
+
+
+def test_stack_init_writing_the_stack_file_is_said(sandbox: Sandbox) -> None:
+    result = run(sandbox, "preview", "prod", STACK_SELECT_EXIT="255")
+    assert result.returncode == 0, result.stderr
+    assert "Changed Pulumi.prod.yaml (tracked): 'pulumi stack init' wrote the stack's encryptionsalt" in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The pinned CLI
+
+
+def test_a_failed_cli_download_says_how_to_install_by_hand(sandbox: Sandbox) -> None:
+    (sandbox.bin / "pulumi").unlink()
+    before = sandbox.stack_file()
+    result = run(sandbox, "preview", "dev", NO_DOWNLOAD="1")
+    assert result.returncode == 1
+    line = one_line(result)
+    assert line.startswith(
+        f"make preview: could not install the Pulumi CLI {PINNED} (curl: (6) Could not resolve host: get.pulumi.com); "
+        f"install it by hand: unpack pulumi-v{PINNED}-"
+    )
+    assert f"https://github.com/pulumi/pulumi/releases/tag/v{PINNED} so that {sandbox.home}/.pulumi/bin/pulumi exists" in line
+    assert sandbox.stack_file() == before
+
+
+def test_without_pulumi_the_pinned_cli_is_installed_and_used(sandbox: Sandbox) -> None:
+    (sandbox.bin / "pulumi").unlink()
+    result = run(sandbox, "preview", "dev")
+    assert result.returncode == 0, result.stderr
+    assert f"Pulumi CLI {PINNED} is in {sandbox.home}/.pulumi/bin; add it to PATH" in result.stdout
+    assert sandbox.pulumi_calls()[-1].startswith("pinned preview --diff --policy-pack policies")
+
+
+def test_another_pulumi_version_on_path_is_said_and_the_pinned_one_used(sandbox: Sandbox) -> None:
+    result = run(sandbox, "preview", "dev", PULUMI_FAKE_VERSION="3.100.0")
+    assert result.returncode == 0, result.stderr
+    pinned = sandbox.home / ".pulumi" / "versions" / PINNED / "bin" / "pulumi"
+    assert f"{sandbox.bin}/pulumi is version 3.100.0, this project pins {PINNED}: using {pinned}." in result.stdout
+    assert pinned.exists()
+    assert sandbox.pulumi_calls()[-1].startswith("pinned preview --diff --policy-pack policies")
+
+
+def test_the_pinned_version_on_path_is_used_as_it_is(sandbox: Sandbox) -> None:
+    result = run(sandbox, "preview", "dev")
+    assert result.returncode == 0, result.stderr
+    assert not (sandbox.home / ".pulumi").exists()
+    assert not [call for call in sandbox.recorded() if "get.pulumi.com" in call]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# make up installs the runtime set only, after the AWS check
+
+
+def test_make_up_has_no_venv_prerequisite_and_the_runtime_set_has_no_dev_tools(sandbox: Sandbox) -> None:
+    for marker in (".venv/.runtime", "policies/venv/.installed"):
+        (sandbox.project / marker).unlink()
+    dry_up = subprocess.run(
+        ["make", "--no-print-directory", "-n", "up"], cwd=sandbox.project, capture_output=True, text=True, check=True
+    ).stdout
+    assert dry_up.strip() == "scripts/pulumi.sh up dev"
+    runtime = subprocess.run(
+        ["make", "--no-print-directory", "-n", "venv-runtime"], cwd=sandbox.project, capture_output=True, text=True, check=True
+    ).stdout
+    assert "-r requirements.txt" in runtime and "-r policies/requirements.txt" in runtime
+    assert "requirements-dev.txt" not in runtime
+    dev = subprocess.run(
+        ["make", "--no-print-directory", "-n", "venv"], cwd=sandbox.project, capture_output=True, text=True, check=True
+    ).stdout
+    assert "-r requirements-dev.txt" in dev
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Kubernetes upgrades: one minor up at a time, checked against the deployed stack before the CLI runs
 
 
 @pytest.mark.parametrize(("deployed", "words"), [("1.33", "would jump from 1.33 to 1.35"), ("1.36", "would go down")])
-def test_a_kubernetes_skip_or_downgrade_stops_before_pulumi_runs(tmp_path: Path, deployed: str, words: str) -> None:
+def test_a_kubernetes_skip_or_downgrade_stops_before_pulumi_runs(sandbox: Sandbox, deployed: str, words: str) -> None:
     """The dev stack is configured for 1.35 (Pulumi.yaml default): from a deployed 1.33 that skips 1.34."""
-    env = fake_cli(tmp_path, deployed)
-    result = subprocess.run(
-        ["bash", str(SCRIPT), "preview", "dev"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith("upgrade-guard: refused:") and words in result.stderr
-    assert not (tmp_path / "pulumi-was-called").exists()
+    result = run(sandbox, "preview", "dev", DEPLOYED=deployed)
+    assert result.returncode == 2
+    assert one_line(result).startswith("upgrade-guard: refused:") and words in result.stderr
+    assert not [call for call in sandbox.pulumi_calls() if " preview" in call or " up" in call]
 
 
 @pytest.mark.parametrize("deployed", ["", "1.34"])
-def test_a_first_deployment_or_one_minor_up_goes_ahead(tmp_path: Path, deployed: str) -> None:
-    env = fake_cli(tmp_path, deployed)
-    result = subprocess.run(["bash", str(SCRIPT), "up", "dev"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+def test_a_first_deployment_or_one_minor_up_goes_ahead(sandbox: Sandbox, deployed: str) -> None:
+    result = run(sandbox, "preview", "dev", DEPLOYED=deployed)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "pulumi-was-called").exists()
+    assert any(call.split()[1:2] == ["preview"] for call in sandbox.pulumi_calls())

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from offline.stack_config import stack_config
-from settings import KEYS, ConfigError, parse_settings
+from settings import KEYS, ConfigError, check_config_keys, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,7 +119,8 @@ BAD = [
     ("dev", "endpointPublicAccess", "yes", "true or false"),
     ("dev", "clusterAdminArns", ["arn:aws:iam::12:role/x"], "IAM role or user ARN"),
     ("dev", "ingressController", "traefik", "one of f5-nginx, ingress-nginx"),
-    ("prod", "ingressReplicas", "1", "from 2 to 10"),
+    ("prod", "ingressReplicas", "1", "prod rule: expected from 2 to 10 in prod"),
+    ("dev", "demoWorkloads", "yes", "true or false"),
     ("dev", "clusterAdminArns", ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/a"], "listed twice"),
     ("dev", "publicAccessCidrs", [f"10.0.{i}.0/24" for i in range(41)], "at most 40"),
     ("dev", "deletionProtection", "sometimes", "true or false"),
@@ -207,7 +208,7 @@ POOL_BAD = [
     ("dev", {"cpuArchitecture": "arm64"}, {}, "nodeGroups.system.cpuArchitecture", "expected x86_64"),
     ("dev", {"cpuArchitecture": "amd64"}, {}, "nodeGroups.system.cpuArchitecture", "one of x86_64, arm64"),
     ("dev", {"capacityType": "RESERVED"}, {}, "nodeGroups.system.capacityType", "one of ON_DEMAND, SPOT"),
-    ("prod", {"capacityType": "SPOT"}, {}, "nodeGroups.system.capacityType", "prod nodes must be ON_DEMAND"),
+    ("prod", {"capacityType": "SPOT"}, {}, "nodeGroups.system.capacityType", "prod rule: nodes must be ON_DEMAND"),
     ("dev", {"diskSizeGiB": 8}, {}, "nodeGroups.system.diskSizeGiB", "from 20 to 16384"),
     ("dev", {"perZone": "maybe"}, {}, "nodeGroups.system.perZone", "true or false"),
     ("dev", {"perZone": True, "maxSize": 2, "desiredSize": 1}, {}, "nodeGroups.system.maxSize", "at least 3"),
@@ -300,3 +301,90 @@ def test_missing_key_is_named() -> None:
     del values["vpcCidr"]
     with pytest.raises(ConfigError, match="eks-platform:vpcCidr"):
         parse_settings(values, "eks-platform", "dev")
+
+
+def test_prod_rules_hold_only_in_prod() -> None:
+    # The boundary of each prod rule: what prod refuses, dev accepts; the smallest prod value passes.
+    dev = parse_settings(raw("dev", ingressReplicas="1"), "eks-platform", "dev")
+    assert (dev.node_pools[0].capacity_type, dev.ingress_replicas) == ("SPOT", 1)
+    assert parse_settings(raw("prod", ingressReplicas="2"), "eks-platform", "prod").ingress_replicas == 2
+
+
+def test_an_unquoted_version_read_as_a_number_gets_a_hint_to_quote_it() -> None:
+    # `kubernetesVersion: 1.30` unquoted is the YAML float 1.3; the CLI hands the program the string "1.3".
+    with pytest.raises(ConfigError) as error:
+        parse_settings(raw("dev", kubernetesVersion="1.3"), "eks-platform", "dev")
+    assert str(error.value).endswith('an unquoted 1.30 in YAML is the number 1.3: quote it, "1.30"')
+
+
+def test_a_version_that_is_no_float_artefact_gets_no_quoting_hint() -> None:
+    for version in ("1.20", "latest", "1.3.1"):
+        with pytest.raises(ConfigError) as error:
+            parse_settings(raw("dev", kubernetesVersion=version), "eks-platform", "dev")
+        assert "quote" not in str(error.value)
+    assert parse_settings(raw("dev", kubernetesVersion="1.33"), "eks-platform", "dev").kubernetes_version == "1.33"
+
+
+def test_demo_workloads_switch() -> None:
+    assert parse_settings(raw("dev"), "eks-platform", "dev").demo_workloads is True
+    assert parse_settings(raw("prod"), "eks-platform", "prod").demo_workloads is False
+    assert parse_settings(raw("prod", demoWorkloads="true"), "eks-platform", "prod").demo_workloads is True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Keys the program would silently ignore
+
+
+def refused(values: dict[str, str], secret_keys: tuple[str, ...] = ()) -> str:
+    with pytest.raises(ConfigError) as error:
+        check_config_keys(values, "eks-platform", secret_keys)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_every_known_key_and_engine_settings_pass() -> None:
+    check_config_keys({f"eks-platform:{key}": "x" for key in KEYS} | {"pulumi:tags": "{}"}, "eks-platform")
+
+
+def test_unknown_key_shows_its_value_and_the_closest_key() -> None:
+    assert refused({"eks-platform:ingresReplicas": "4"}) == (
+        "invalid config eks-platform:ingresReplicas = '4': unknown key; did you mean ingressReplicas?"
+    )
+
+
+def test_a_flat_node_key_of_earlier_versions_points_to_its_pool_field() -> None:
+    assert refused({"eks-platform:nodeMaxSize": "4"}) == (
+        "invalid config eks-platform:nodeMaxSize = '4': no longer read: node settings are per pool now, "
+        "set nodeGroups.<pool>.maxSize instead"
+    )
+
+
+def test_unknown_key_without_a_close_match_lists_the_known_keys() -> None:
+    assert "unknown key; known keys are environment, region," in refused({"eks-platform:colour": "blue"})
+
+
+def test_a_secret_value_is_never_shown() -> None:
+    message = refused({"eks-platform:passwrd": "hunter2"}, secret_keys=("eks-platform:passwrd",))
+    assert "hunter2" not in message and "'[secret]'" in message
+
+
+def test_a_typo_in_the_namespace_is_refused_with_the_key_meant() -> None:
+    message = refused({"eks-platfrom:nodeMinSize": "1"})
+    assert message.startswith("invalid config eks-platfrom:nodeMinSize = '1': unknown namespace eks-platfrom")
+    assert message.endswith("did you mean eks-platform:nodeMinSize?")
+
+
+def test_another_namespace_is_refused() -> None:
+    assert refused({"kubernetes:context": "kind"}).endswith("expected eks-platform:<key>")
+
+
+def test_aws_region_is_refused_naming_the_key_to_use() -> None:
+    """aws:* stack config reaches only default providers; the program's AWS provider is explicit.
+
+    Source: pulumi/pulumi pkg/resource/deploy/default_providers.go (newRegisterDefaultProviderEvent reads
+    `config.GetPackageConfig(package)` for default providers only); explicit providers get the program's arguments.
+    """
+    message = refused({"aws:region": "us-east-1"})
+    assert message.startswith("invalid config aws:region = 'us-east-1': not read")
+    assert "set the region with eks-platform:region" in message

@@ -508,7 +508,7 @@ AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
         "node-group-scaling",
         "Node group sizes must satisfy min <= desired <= max, with max at most the configured limit.",
         Severity.MEDIUM,
-        "fix the pool's minSize/desiredSize/maxSize under nodeGroups in the stack config, "
+        "set the pool's minSize/desiredSize/maxSize under nodeGroups in the stack config, "
         "or raise maxNodes in the policy config.",
         _check_node_group_scaling,
         {

@@ -8,7 +8,7 @@ from components.storage import Storage, StorageArgs
 from tests.conftest import run_component
 
 
-def plan(protect: bool = False):
+def plan(protect: bool = False, demos: bool = True):
     def program() -> None:
         namespace = k8s.core.v1.Namespace("ns", metadata=k8s.meta.v1.ObjectMetaArgs(name="demo"))
         csi = aws.eks.Addon("ebs-csi", cluster_name="demo", addon_name="aws-ebs-csi-driver")
@@ -16,7 +16,7 @@ def plan(protect: bool = False):
             "st",
             StorageArgs(
                 namespace="demo",
-                namespace_resource=namespace,
+                namespace_resource=namespace if demos else None,
                 cluster_name="demo",
                 region="eu-west-1",
                 csi_dependencies=(csi,),
@@ -92,3 +92,11 @@ def test_pv_demo_is_recreated_not_rolled_and_waits_for_its_claim() -> None:
     deployment = query.one("kubernetes:apps/v1:Deployment", "st-pv-demo")
     assert deployment["inputs"]["spec"]["strategy"] == {"type": "Recreate"}
     assert query.one("kubernetes:core/v1:PersistentVolumeClaim", "st-ebs-pvc")["urn"] in deployment["dependencies"]
+
+
+def test_without_the_demo_namespace_only_the_storage_class_is_created() -> None:
+    query = plan(demos=False)
+    (component,) = query.of_type("eks-platform:storage:Storage")
+    assert [child["type"] for child in query.children(component["urn"])] == ["kubernetes:storage.k8s.io/v1:StorageClass"]
+    with_demos = plan()
+    assert with_demos.of_type("kubernetes:core/v1:PersistentVolumeClaim") and with_demos.of_type("kubernetes:apps/v1:Deployment")

@@ -46,8 +46,9 @@ def test_1_storage_class_tags_use_no_key_the_ebs_csi_driver_refuses(stack: str, 
     """The driver refuses tagSpecification keys with the prefixes `kubernetes.io` and `ebs.csi.aws.com/` and the
     keys CSIVolumeName, CSIVolumeSnapshotName, ebs.csi.aws.com/cluster-name (kubernetes-sigs/aws-ebs-csi-driver,
     pkg/driver/validation.go); EC2 refuses `aws:`. Mistake: tagging volumes `kubernetes.io/cluster/<name>=owned`,
-    so ebs-pvc stays Pending and pv-demo's await times out. The release gate must filter on the same tag."""
-    query = stack_plan(stack, controller)
+    so ebs-pvc stays Pending and pv-demo's await times out. The release gate must filter on the same tag (it exists
+    with the demo claim, so the demos are on here)."""
+    query = stack_plan(stack, controller, demo_workloads=True)
     for storage_class in query.of_type("kubernetes:storage.k8s.io/v1:StorageClass"):
         tags = [v for k, v in storage_class["inputs"]["parameters"].items() if k.startswith("tagSpecification")]
         assert tags, "the release gate finds volumes by this class's tag"
@@ -161,7 +162,7 @@ def test_9_nodes_running_emptydir_pods_can_scale_down(stack: str) -> None:
     """The cluster autoscaler keeps nodes whose pods use local storage (emptyDir) unless
     --skip-nodes-with-local-storage=false (kubernetes/autoscaler cluster-autoscaler/FAQ.md, "What types of pods
     can prevent CA from removing a node?"). Mistake: the default, with emptyDir in every demo pod."""
-    query = stack_plan(stack)
+    query = stack_plan(stack, demo_workloads=True)
     assert any("emptyDir" in volume for spec in pod_specs(query) for volume in spec.get("volumes", []))
     values = query.one("kubernetes:helm.sh/v3:Release", "autoscaler-release")["inputs"]["values"]
     assert values["extraArgs"]["skip-nodes-with-local-storage"] is False

@@ -20,11 +20,11 @@ import pytest
 import yaml
 
 from offline.manifests import kubernetes_objects, write_manifests
-from tests.conftest import stack_plan
+from tests.conftest import STACKS, stack_plan
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CHECKOV = PROJECT_DIR / ".venv-checkov" / "bin" / "checkov"
-CASES = [("dev", "f5-nginx"), ("dev", "ingress-nginx"), ("prod", "f5-nginx"), ("prod", "ingress-nginx")]
+CASES = [(stack, controller) for stack in STACKS for controller in ("f5-nginx", "ingress-nginx")]
 
 # Failed checks still open: none. An accepted finding is a skip annotation with its reason on the object itself
 # (components/pod_security.py ACCEPTED_CHECKOV_FINDINGS), never an entry here.
@@ -68,7 +68,8 @@ def findings(report: dict[str, Any], outcome: str) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_checkov_finds_nothing_but_the_open_findings(stack: str, controller: str, checkov: Path, tmp_path: Path) -> None:
-    paths = write_manifests(stack_plan(stack, controller).plan, tmp_path)
+    # Demos on: every Kubernetes object the program can declare in this stack.
+    paths = write_manifests(stack_plan(stack, controller, demo_workloads=True).plan, tmp_path)
     report = run_checkov(checkov, tmp_path / "manifests")
     # Each manifest is one resource (a workload also yields its pod): fewer means checkov skipped a file.
     assert report["summary"]["resource_count"] >= len(paths)

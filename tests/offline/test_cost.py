@@ -240,7 +240,7 @@ def test_claims_are_priced_in_whole_gib(dev: PlanQuery, size: str, gib: int) -> 
 
 def test_prod_prices_three_gateways_three_zonal_node_groups_and_larger_roots(prod: PlanQuery) -> None:
     """Prod: three NAT gateways with their addresses, one m6i.large per zone (desired 3 in total), 3 x 50 GiB roots,
-    logs kept 90 days; the same NLB, key, control plane and claim as dev."""
+    logs kept 90 days; the same NLB, key and control plane as dev, and no demo claim (demoWorkloads is off in prod)."""
     p = figures()
     report = estimate(prod.plan, load_prices(), stack_assumptions("prod"))
     assert report.unpriced == ()
@@ -254,7 +254,7 @@ def test_prod_prices_three_gateways_three_zonal_node_groups_and_larger_roots(pro
         + p["vpc.nat-gateway.hour"] * 730 * 3
         + p["vpc.nat-gateway.data"] * 100
         + p["ec2.m6i.large"] * 3 * 730
-        + p["ebs.gp3.storage"] * (3 * 50 + 4)
+        + p["ebs.gp3.storage"] * (3 * 50)
     )
 
 

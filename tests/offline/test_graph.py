@@ -1,4 +1,7 @@
-"""offline.graph: the plan drawn as Graphviz (clusters for components, nodes, dependency edges)."""
+"""offline.graph: the plan drawn as Graphviz: an overview of the components, and every resource in its component.
+
+Both draw the transitive reduction of "depends on" (recorded dependencies plus the provider each resource uses).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from offline.graph import STACK_TYPE, write_graph
+from offline.graph import STACK_TYPE, transitive_reduction, write_graph
 from offline.preview import build_plan
 
 # A DOT quoted string: anything but a quote or backslash, or any backslash escape.
@@ -91,9 +94,9 @@ def urn_of(plan: dict[str, Any], resource_type: str, name: str) -> str:
     return str(matches[0])
 
 
-def graph_of(plan: dict[str, Any], out_dir: Path) -> ParsedDot:
+def graph_of(plan: dict[str, Any], out_dir: Path, name: str = "graph") -> ParsedDot:
     write_graph(plan, out_dir)
-    return parse_dot((out_dir / "graph.dot").read_text(encoding="utf-8"))
+    return parse_dot((out_dir / f"{name}.dot").read_text(encoding="utf-8"))
 
 
 def test_dev_graph_is_well_formed_and_has_every_resource(dev_plan: dict[str, Any], tmp_path: Path) -> None:
@@ -121,7 +124,7 @@ def test_each_local_component_is_a_cluster_nested_like_the_tree(dev_plan: dict[s
     assert urn_of(dev_plan, "aws:iam/role:Role", "addons-ebs-csi") in pod_identity.nodes
 
 
-def test_remote_components_are_nodes_and_providers_are_nodes_without_edges(dev_plan: dict[str, Any], tmp_path: Path) -> None:
+def test_remote_components_and_providers_are_nodes(dev_plan: dict[str, Any], tmp_path: Path) -> None:
     graph = graph_of(dev_plan, tmp_path)
     eks_cluster = urn_of(dev_plan, "eks:index:Cluster", "cluster-eks")
     assert "shape=component" in graph.nodes[eks_cluster]
@@ -130,9 +133,99 @@ def test_remote_components_are_nodes_and_providers_are_nodes_without_edges(dev_p
         'label="network-private-eu-central-1a\\nSubnet"'
         in graph.nodes[urn_of(dev_plan, "aws:ec2/subnet:Subnet", "network-private-eu-central-1a")]
     )
-    provider = urn_of(dev_plan, "pulumi:providers:aws", "aws")
-    assert provider in graph.nodes
-    assert all(provider not in edge for edge in graph.edges)
+    assert urn_of(dev_plan, "pulumi:providers:aws", "aws") in graph.nodes
+
+
+@pytest.mark.parametrize("name", ["graph", "overview"])
+def test_every_provider_is_connected_to_what_uses_it(dev_plan: dict[str, Any], tmp_path: Path, name: str) -> None:
+    graph = graph_of(dev_plan, tmp_path, name)
+    for provider in ("aws", "k8s"):
+        urn = urn_of(dev_plan, f"pulumi:providers:{'aws' if provider == 'aws' else 'kubernetes'}", provider)
+        assert any(dependency == urn for _, dependency in graph.edges), f"nothing uses the {provider} provider"
+    # The Kubernetes provider itself needs the cluster (its kubeconfig).
+    k8s = urn_of(dev_plan, "pulumi:providers:kubernetes", "k8s")
+    assert any(dependent == k8s for dependent, _ in graph.edges)
+
+
+def reaches(edges: set[tuple[str, str]] | list[tuple[str, str]]) -> dict[str, set[str]]:
+    successors: dict[str, set[str]] = {}
+    for source, target in edges:
+        successors.setdefault(source, set()).add(target)
+    closure: dict[str, set[str]] = {}
+    for start in successors:
+        seen: set[str] = set()
+        todo = list(successors[start])
+        while todo:
+            node = todo.pop()
+            if node not in seen:
+                seen.add(node)
+                todo.extend(successors.get(node, ()))
+        closure[start] = seen
+    return closure
+
+
+def all_dependencies(plan: dict[str, Any], nodes: set[str]) -> set[tuple[str, str]]:
+    """Every recorded dependency and provider use between drawn nodes: what the picture must still imply."""
+    edges = set()
+    for resource in plan["resources"]:
+        uses = [*resource["dependencies"], resource["provider"], *resource["providers"].values()]
+        edges |= {
+            (resource["urn"], used) for used in uses if resource["urn"] in nodes and used in nodes and used != resource["urn"]
+        }
+    return edges
+
+
+def test_the_graph_implies_every_dependency_with_no_redundant_arrow(dev_plan: dict[str, Any], tmp_path: Path) -> None:
+    graph = graph_of(dev_plan, tmp_path)
+    full = all_dependencies(dev_plan, set(graph.nodes))
+    drawn = set(graph.edges)
+    assert drawn <= full and len(drawn) < len(full) / 2
+    assert reaches(drawn) == reaches(full)
+    assert transitive_reduction(drawn) == drawn
+
+
+def test_transitive_reduction_drops_only_implied_edges() -> None:
+    assert transitive_reduction([("a", "b"), ("b", "c"), ("a", "c")]) == {("a", "b"), ("b", "c")}
+    # Two routes that do not imply each other both stay.
+    assert transitive_reduction([("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")]) == {
+        ("a", "b"),
+        ("a", "c"),
+        ("b", "d"),
+        ("c", "d"),
+    }
+    assert transitive_reduction([("a", "a"), ("a", "b")]) == {("a", "b")}
+
+
+def test_transitive_reduction_keeps_reachability_even_in_a_cycle() -> None:
+    edges = [("a", "b"), ("a", "c"), ("b", "c"), ("c", "b")]
+    assert reaches(transitive_reduction(edges)) == reaches(edges)
+
+
+def test_overview_has_one_node_per_component_and_reads_in_seconds(dev_plan: dict[str, Any], tmp_path: Path) -> None:
+    overview = graph_of(dev_plan, tmp_path, "overview")
+    stack = next(r["urn"] for r in dev_plan["resources"] if r["type"] == STACK_TYPE)
+    top_level = {r["urn"] for r in dev_plan["resources"] if r["parent"] == stack}
+    assert set(overview.nodes) == top_level and not overview.clusters
+    assert len(overview.edges) <= len(overview.nodes) + 5
+    node = {r["name"]: r["urn"] for r in dev_plan["resources"] if r["urn"] in top_level}
+    for dependent, dependency in [
+        ("cluster", "iam"),
+        ("cluster", "network"),
+        ("nodes-system", "cluster"),
+        ("addons", "nodes-system"),
+    ]:
+        assert (node[dependent], node[dependency]) in overview.edges
+    # cluster -> aws is implied through iam and network, so it is not drawn.
+    assert (node["cluster"], node["aws"]) not in overview.edges
+    assert 'label="network\\nNetwork\\n' in overview.nodes[node["network"]]
+
+
+def test_overview_marks_a_component_holding_a_protected_resource(tmp_path: Path) -> None:
+    prod = build_plan("prod").to_json()
+    overview = graph_of(prod, tmp_path, "overview")
+    cluster = urn_of(prod, "eks-platform:cluster:Cluster", "cluster")
+    assert 'color="#c00000"' in overview.nodes[cluster]
+    assert 'color="#c00000"' not in overview.nodes[urn_of(prod, "eks-platform:network:Network", "network")]
 
 
 def test_dependencies_point_from_dependent_to_dependency(dev_plan: dict[str, Any], tmp_path: Path) -> None:
@@ -223,7 +316,7 @@ def test_without_dot_only_the_dot_file_is_written(tmp_path: Path, monkeypatch: p
     out = tmp_path / "out"
     out.mkdir()
     (out / "graph.svg").write_text("stale")
-    assert write_graph(tricky_plan(), out) == [out / "graph.dot"]
+    assert write_graph(tricky_plan(), out) == [out / "overview.dot", out / "graph.dot"]
     assert not (out / "graph.svg").exists()
 
 
@@ -232,7 +325,7 @@ def test_a_failing_dot_keeps_the_dot_file(
 ) -> None:
     monkeypatch.setenv("PATH", str(fake_dot(tmp_path, 'echo "syntax error" >&2; exit 1')))
     out = tmp_path / "out"
-    assert write_graph(tricky_plan(), out) == [out / "graph.dot"]
+    assert write_graph(tricky_plan(), out) == [out / "overview.dot", out / "graph.dot"]
     assert (out / "graph.dot").read_text(encoding="utf-8").startswith("digraph ")
     assert not (out / "graph.svg").exists()
     assert "syntax error" in capsys.readouterr().err
@@ -240,13 +333,24 @@ def test_a_failing_dot_keeps_the_dot_file(
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed (Debian: apt-get install graphviz)")
 def test_svg_is_rendered_by_graphviz(dev_plan: dict[str, Any], tmp_path: Path) -> None:
-    paths = write_graph(dev_plan, tmp_path / "dev")
-    assert paths == [tmp_path / "dev" / "graph.dot", tmp_path / "dev" / "graph.svg"]
-    svg = paths[1].read_text(encoding="utf-8")
+    out = tmp_path / "dev"
+    paths = write_graph(dev_plan, out)
+    assert paths == [out / "overview.dot", out / "overview.svg", out / "graph.dot", out / "graph.svg"]
+    assert ">ClusterAddons</text>" in (out / "overview.svg").read_text(encoding="utf-8")
+    svg = (out / "graph.svg").read_text(encoding="utf-8")
     assert "<svg" in svg
     assert ">nodes&#45;system&#45;group</text>" in svg or ">nodes-system-group</text>" in svg
 
     # Graphviz itself must read the escaped names back as they were.
-    [_, svg_path] = write_graph(tricky_plan(), tmp_path / "tricky")
-    tricky_svg = svg_path.read_text(encoding="utf-8")
+    write_graph(tricky_plan(), tmp_path / "tricky")
+    tricky_svg = (tmp_path / "tricky" / "graph.svg").read_text(encoding="utf-8")
     assert ">say &quot;hi&quot; {x} \\ end\\</text>" in tricky_svg
+
+
+def test_the_readme_overview_shows_todays_components(dev_plan: dict[str, Any]) -> None:
+    # Regenerate with: make offline-preview STACK=dev OUT=out/dev && cp out/dev/overview.svg docs/overview-dev.svg
+    svg = (Path(__file__).resolve().parents[2] / "docs" / "overview-dev.svg").read_text(encoding="utf-8")
+    shown = set(re.findall(r">([^<>]+)</text>", svg.replace("&#45;", "-")))
+    stack = next(r["urn"] for r in dev_plan["resources"] if r["type"] == STACK_TYPE)
+    for component in (r for r in dev_plan["resources"] if r["parent"] == stack):
+        assert component["name"] in shown, f"docs/overview-dev.svg lacks {component['name']}"

@@ -17,15 +17,10 @@ import yaml
 
 from components.versions import KARPENTER, KARPENTER_CRD
 from offline.manifests import kubernetes_objects, write_manifests
-from tests.conftest import karpenter_workload_plan, stack_plan
+from tests.conftest import STACKS, karpenter_workload_plan, stack_plan
 
-CASES = [
-    ("dev", "f5-nginx"),
-    ("dev", "ingress-nginx"),
-    ("prod", "f5-nginx"),
-    ("prod", "ingress-nginx"),
-    ("karpenter-example", ""),
-]
+# Demo workloads on everywhere: each stack's version must accept every object the program can declare.
+CASES = [(stack, controller) for stack in STACKS for controller in ("f5-nginx", "ingress-nginx")]
 CRD_DIR = Path(__file__).parent / "karpenter_crds"
 NAMESPACED = {"Deployment", "Service", "PersistentVolumeClaim", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler"}
 
@@ -72,7 +67,7 @@ def validate(manifest: dict[str, Any], version: str) -> None:
 
 @pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_manifests_are_schema_valid_for_the_configured_version(stack: str, controller: str, tmp_path: Path) -> None:
-    plan = stack_plan(stack, controller).plan
+    plan = stack_plan(stack, controller, demo_workloads=True).plan
     paths = write_manifests(plan, tmp_path)
     assert len(paths) == len(kubernetes_objects(plan)) >= 14
     for path in paths:

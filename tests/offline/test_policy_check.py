@@ -14,7 +14,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValid
 
 from offline import policy_run
 from offline.policy_run import check_plan, main
-from tests.conftest import stack_plan
+from tests.conftest import STACKS, stack_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_clean_plan_exits_0_and_writes_the_report(stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plan = write_plan(tmp_path, stack_plan(stack).plan)
     code, out, err = run(["--plan", str(plan), "--stack", stack, "--out", str(tmp_path / "report")], capsys)
@@ -103,9 +103,9 @@ def test_missing_plan_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_unknown_stack_exits_2_naming_the_known_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plan = write_plan(tmp_path, stack_plan("dev").plan)
-    code, _, err = run(["--plan", str(plan), "--stack", "staging"], capsys)
+    code, _, err = run(["--plan", str(plan), "--stack", "no-such-stack"], capsys)
     assert code == 2 and err.count("\n") == 1
-    assert "'staging'" in err and "stacks with one: dev, karpenter-example, prod" in err
+    assert "no stack file Pulumi.no-such-stack.yaml" in err and f"stacks with a file here: {', '.join(STACKS)}" in err
 
 
 def test_check_plan_for_the_preview(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,13 +129,39 @@ def test_module_entry_point(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and "eks-public-endpoint-restricted" in result.stdout
 
 
-def test_check_plan_with_another_config_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # A project elsewhere (the preview's --project-dir) brings its own policy config files.
-    config_dir = tmp_path / "config"
-    config_dir.mkdir()
-    (config_dir / "qa.json").write_text('{"all": "advisory"}')
-    assert check_plan(open_endpoint("dev"), "qa", tmp_path, config_dir=config_dir) == 0
+def test_check_plan_in_another_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A project elsewhere (the preview's --project-dir) brings its own stack files and policy levels.
+    project = tmp_path / "project"
+    (project / "policies" / "config" / "environments").mkdir(parents=True)
+    (project / "Pulumi.yaml").symlink_to(ROOT / "Pulumi.yaml")
+    (project / "Pulumi.qa.yaml").write_text("config:\n  eks-platform:environment: staging\n")
+    (project / "policies" / "config" / "environments" / "staging.json").write_text('{"all": "advisory"}')
+    assert check_plan(open_endpoint("dev"), "qa", tmp_path, project_dir=project) == 0
     assert "0 mandatory, 1 advisory" in capsys.readouterr().out
+
+
+def test_another_stacks_plan_is_checked_with_a_warning_and_keeps_its_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `make policy-check STACK=prod PLAN=out/dev/plan.json` writes next to the plan: dev's report must survive.
+    plan = write_plan(tmp_path, stack_plan("dev").plan)
+    dev_report = tmp_path / "policy-report.json"
+    dev_report.write_text("[]\n")
+    code, out, err = run(["--plan", str(plan), "--stack", "prod", "--out", str(tmp_path)], capsys)
+    assert code in (0, 1)
+    assert err.count("\n") == 1
+    assert err.startswith(f"policy-check: warning: {plan} is a plan of stack 'dev', checked with stack 'prod''s policies")
+    assert "report policy-report.prod.json" in err
+    assert dev_report.read_text() == "[]\n"
+    assert isinstance(json.loads((tmp_path / "policy-report.prod.json").read_text()), list)
+    assert "policy-check prod:" in out
+
+
+def test_a_plan_of_the_same_stack_gets_no_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, stack_plan("dev").plan)
+    code, _, err = run(["--plan", str(plan), "--stack", "dev", "--out", str(tmp_path)], capsys)
+    assert (code, err) == (0, "")
+    assert (tmp_path / "policy-report.json").exists() and not list(tmp_path.glob("policy-report.*.json"))
 
 
 def test_a_policy_reading_an_unknown_value_is_only_advisory(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from offline.preview import main
+from tests.conftest import STACKS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,7 +89,14 @@ def test_secret_values_never_reach_the_plan(tmp_path: Path, capsys: pytest.Captu
             "eks-platform:nodeGroups.system.instanceTypes",
         ),
         (VALID_BASE + "  eks-platform:environment: production\n", "eks-platform:environment"),
-        (VALID_BASE + "  eks-platform:nodeMaxSize: 4\n", "unknown key"),
+        (
+            VALID_BASE + "  eks-platform:ingresReplicas: 4\n",
+            "eks-platform:ingresReplicas = '4': unknown key; did you mean ingressReplicas?",
+        ),
+        (VALID_BASE + "  eks-platfrom:ingressReplicas: 2\n", "did you mean eks-platform:ingressReplicas?"),
+        (VALID_BASE + "  aws:region: us-east-1\n", "set the region with eks-platform:region"),
+        (VALID_BASE + "  eks-platform:kubernetesVersion: 1.30\n", 'quote it, "1.30"'),
+        (VALID_BASE + "  eks-platform:ingressReplicas: 2\n  eks-platform:ingressReplicas: 3\n", "written twice (lines 3 and 4)"),
         ("config:\n  eks-platform:vpcCidr: [unclosed\n", "not valid YAML"),
         ("config:\n  eks-platform:vpcCidr:\n    secure: AAAA\n", "cannot decrypt"),
         ("config:\n  vpcCidr: 10.0.0.0/16\n", "must be namespaced"),
@@ -108,9 +116,9 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
 
 
 def test_unknown_stack_names_the_stacks_that_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, stderr = run_main(["--stack", "qa", "--out", str(tmp_path / "out")], capsys)
+    code, _, stderr = run_main(["--stack", "no-such-stack", "--out", str(tmp_path / "out")], capsys)
     assert code == 2
-    assert "Pulumi.qa.yaml" in stderr and "dev, karpenter-example, prod" in stderr
+    assert "Pulumi.no-such-stack.yaml" in stderr and ", ".join(STACKS) in stderr
 
 
 def test_command_line_bad_config_has_no_traceback(tmp_path: Path) -> None:
@@ -144,12 +152,13 @@ def test_command_line_bad_config_has_no_traceback(tmp_path: Path) -> None:
     ]
 
 
-def test_stack_without_policy_config_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    project = project_with_stack(tmp_path, VALID_BASE, name="qa")
+def test_environment_without_policy_levels_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = project_with_stack(tmp_path, VALID_BASE + "  eks-platform:environment: staging\n", name="qa")
+    (project / "policies" / "config" / "environments").mkdir(parents=True)
     out = tmp_path / "out"
     code, _, stderr = run_main(["--stack", "qa", "--out", str(out), "--project-dir", str(project)], capsys)
     assert code == 2
-    assert "no policy config for stack 'qa'" in stderr and stderr.count("\n") == 1
+    assert "no policy levels for environment 'staging'" in stderr and stderr.count("\n") == 1
     assert not out.exists()
 
 

@@ -17,7 +17,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from offline.policy_run import PolicyInputError, resolve_settings
-from offline.policy_run import load_pack_config as load
+from offline.policy_run import environment_pack_config as load
 from policies.eks_policies import ALL_POLICIES
 from tests.policies.plans import check
 
@@ -48,6 +48,20 @@ def test_policy_metadata(policy: Any) -> None:
         assert {"type", "default", "description"} <= set(schema), key
 
 
+def says_fix_twice(remediation: str) -> bool:
+    """Messages read "<resource> <problem>. Fix: <remediation>": a remediation starting with "fix" reads "Fix: fix"."""
+    return re.match(r"fix\b", remediation, re.IGNORECASE) is not None
+
+
+def test_no_message_reads_fix_fix() -> None:
+    assert [policy.name for policy in ALL_POLICIES if says_fix_twice(policy.remediation_steps or "")] == []
+
+
+def test_the_fix_fix_check_itself() -> None:
+    assert says_fix_twice("fix nodeMinSize in the stack config.")
+    assert not says_fix_twice("Fixate the chart version.") and not says_fix_twice("Set it; fix later.")
+
+
 def test_policy_names_are_unique() -> None:
     assert len(set(POLICY_NAMES)) == len(POLICY_NAMES)
 
@@ -66,6 +80,16 @@ def test_readme_table_matches_the_config_files() -> None:
     dev, prod = resolve_settings(load("dev")), resolve_settings(load("prod"))
     expected = {name: (dev[name].level.value, prod[name].level.value) for name in POLICY_NAMES}
     assert readme_levels() == expected
+
+
+def test_staging_has_prod_levels_without_requiring_deletion_protection() -> None:
+    # As README (Policy as code) says: a staging stack is gated like prod, but may be deleted.
+    staging, prod = resolve_settings(load("staging")), resolve_settings(load("prod"))
+    assert staging["eks-deletion-protection"].level == EnforcementLevel.DISABLED
+    assert {name: s.level for name, s in staging.items() if name != "eks-deletion-protection"} == {
+        name: s.level for name, s in prod.items() if name != "eks-deletion-protection"
+    }
+    assert staging["node-group-scaling"].config == prod["node-group-scaling"].config
 
 
 def test_prod_blocks_on_every_rule() -> None:

@@ -9,26 +9,35 @@ from __future__ import annotations
 import pytest
 
 from offline.lifecycle import check_needs, rehearse
-from tests.conftest import karpenter_workload_plan, stack_plan
+from tests.conftest import STACKS, karpenter_workload_plan, stack_plan
 
 VOLUME_GATE = "pulumi-python:dynamic/storage:VolumeReleaseGate"
-STACKS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx"), ("karpenter-example", "")]
+# Demo workloads on: every claim and load balancer the program can declare, in every stack.
+CASES = [(stack, controller) for stack in STACKS for controller in ("", "ingress-nginx")]
 # What must be gone before the controllers that clean up after it: the needs that say so.
 CLEAN_UP_NEEDS = {"volume-deletion", "load-balancer-deletion", "public-addresses", "workloads-nodes", "workloads-egress"}
 
 
-@pytest.mark.parametrize(("stack", "controller"), STACKS)
+@pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_everything_that_owns_a_cloud_resource_is_deleted_first(stack: str, controller: str) -> None:
-    checks = [c for c in check_needs(stack_plan(stack, controller).plan) if c.need in CLEAN_UP_NEEDS]
+    checks = [c for c in check_needs(stack_plan(stack, controller, demo_workloads=True).plan) if c.need in CLEAN_UP_NEEDS]
     owners = {c.consumer.rsplit("::", 1)[-1] for c in checks if c.need in ("volume-deletion", "load-balancer-deletion")}
     assert owners == {"storage-ebs-pvc", "storage-ebs-pvc-released", "ingress-release"}
     assert [c for c in checks if not c.holds] == []
 
 
-@pytest.mark.parametrize(("stack", "controller"), STACKS)
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_as_shipped_is_deleted_in_order(stack: str) -> None:
+    # With the stack's own demoWorkloads setting; without the demos the ingress release is the only owner.
+    checks = [c for c in check_needs(stack_plan(stack).plan) if c.need in CLEAN_UP_NEEDS]
+    assert any(c.consumer.endswith("::ingress-release") for c in checks)
+    assert [c for c in checks if not c.holds] == []
+
+
+@pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_every_claim_waits_for_its_volume_to_be_released(stack: str, controller: str) -> None:
     # Deleting a claim returns before the CSI driver has deleted its EBS volume; the gate behind it waits.
-    query = stack_plan(stack, controller)
+    query = stack_plan(stack, controller, demo_workloads=True)
     gates = {(g["inputs"]["namespace"], g["inputs"]["claim"]): g for g in query.of_type(VOLUME_GATE)}
     for claim in query.of_type("kubernetes:core/v1:PersistentVolumeClaim"):
         metadata = claim["inputs"]["metadata"]
@@ -36,25 +45,25 @@ def test_every_claim_waits_for_its_volume_to_be_released(stack: str, controller:
         assert gate["urn"] in claim["dependencies"]
 
 
-@pytest.mark.parametrize(("stack", "controller"), STACKS)
+@pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_helm_releases_wait_for_their_objects_to_be_deleted(stack: str, controller: str) -> None:
-    for release in stack_plan(stack, controller).of_type("kubernetes:helm.sh/v3:Release"):
+    for release in stack_plan(stack, controller, demo_workloads=True).of_type("kubernetes:helm.sh/v3:Release"):
         # skipAwait false makes `helm uninstall` wait, so the LoadBalancer Service's finalizer (the NLB) is gone first.
         assert release["inputs"]["skipAwait"] is False, release["urn"]
 
 
 def test_prod_protects_the_cluster_and_the_claim() -> None:
-    query = stack_plan("prod")
+    query = stack_plan("prod", demo_workloads=True)
     assert query.one("eks:index:Cluster", "cluster-eks")["protect"] is True
     assert query.one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is True
     assert stack_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is False
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_iam_permissions_outlive_what_uses_them(stack: str) -> None:
     # A role's policies must be detached only after whatever acts with the role is gone: the control plane
     # deletes load balancers with the cluster role, the CSI driver deletes volumes with its role.
-    query = stack_plan(stack)
+    query = stack_plan(stack, demo_workloads=True)
     permissions = query.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") + query.of_type(
         "aws:iam/rolePolicy:RolePolicy"
     )

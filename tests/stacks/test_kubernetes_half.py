@@ -1,19 +1,18 @@
-"""The Kubernetes half of each stack, with either ingress controller."""
+"""The Kubernetes half of each stack, with either ingress controller, and with the demo workloads on and off."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import stack_plan
+from tests.conftest import STACKS, stack_plan
 
-STACKS = ["dev", "prod"]
 CONTROLLERS = ["f5-nginx", "ingress-nginx"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("controller", CONTROLLERS)
 def test_every_kubernetes_object_uses_the_cluster_provider(stack: str, controller: str) -> None:
-    query = stack_plan(stack, controller)
+    query = stack_plan(stack, controller, demo_workloads=True)
     (provider,) = query.of_type("pulumi:providers:kubernetes")
     assert provider["inputs"]["kubeconfig"] == "[secret]"
     assert query.depends_on(provider["urn"], query.one("eks:index:Cluster", "cluster-eks")["urn"])
@@ -25,7 +24,7 @@ def test_every_kubernetes_object_uses_the_cluster_provider(stack: str, controlle
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_switching_the_controller_changes_the_release_the_ingress_and_its_allow_rules_only(stack: str) -> None:
-    f5, community = stack_plan(stack, "f5-nginx"), stack_plan(stack, "ingress-nginx")
+    f5, community = stack_plan(stack, "f5-nginx", demo_workloads=True), stack_plan(stack, "ingress-nginx", demo_workloads=True)
     f5_release = f5.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]
     community_release = community.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]
     assert (f5_release["chart"], community_release["chart"]) == ("nginx-ingress", "ingress-nginx")
@@ -57,12 +56,37 @@ def test_prod_ingress_spreads_over_zones_and_dev_does_not() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_demo_urls_and_autoscaler_outputs(stack: str) -> None:
-    query = stack_plan(stack)
+    query = stack_plan(stack, demo_workloads=True)
     outputs = query.plan["outputs"]
     # Known only once the NLB exists; the preview shows them as unknown, like `pulumi preview`.
     assert outputs["httpdUrl"] == outputs["tomcatUrl"] == outputs["ingressHostname"] == "[unknown]"
+    if query.plan["outputs"]["autoscaler"] == "karpenter":
+        # Karpenter launches its own nodes; nothing resizes the managed system pool.
+        assert not [r for r in query.of_type("kubernetes:helm.sh/v3:Release") if r["name"] == "autoscaler-release"]
+        return
     release = query.one("kubernetes:helm.sh/v3:Release", "autoscaler-release")["inputs"]
     assert release["values"]["autoDiscovery"]["clusterName"] == f"eks-platform-{stack}"
     assert release["version"] == "9.54.0"
     for group in query.of_type("aws:eks/nodeGroup:NodeGroup"):
         assert group["ignoreChanges"] == ["scalingConfig.desiredSize"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_without_demo_workloads_only_the_platform_is_left(stack: str) -> None:
+    # The switch removes the seed's systems and nothing the platform needs: the default class stays.
+    query = stack_plan(stack, demo_workloads=False)
+    assert not [r for r in query.resources if r["type"].startswith("eks-platform:workloads:")]
+    assert not query.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert not query.of_type("kubernetes:apps/v1:Deployment")
+    assert "demo" not in {r["inputs"]["metadata"]["name"] for r in query.of_type("kubernetes:core/v1:Namespace")}
+    assert query.one("kubernetes:storage.k8s.io/v1:StorageClass", "storage-gp3")
+    assert {"httpdUrl", "tomcatUrl"}.isdisjoint(query.plan["outputs"])
+    assert query.plan["outputs"]["ingressHostname"] == "[unknown]"
+
+
+def test_demo_workloads_default_per_stack() -> None:
+    """Documented in README (Stacks): the seed's systems run in dev; prod (and the Pulumi.yaml default) has none."""
+    assert stack_plan("dev").of_type("eks-platform:workloads:DemoWorkloads")
+    assert stack_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")
+    assert not stack_plan("prod").of_type("eks-platform:workloads:DemoWorkloads")
+    assert not stack_plan("prod").of_type("kubernetes:core/v1:PersistentVolumeClaim")

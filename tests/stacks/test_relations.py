@@ -100,7 +100,7 @@ def selected(query: PlanQuery, namespace: str, selector: dict[str, str]) -> list
 
 @pytest.mark.parametrize(("stack", "controller"), VARIANTS)
 def test_every_service_selects_pods_and_targets_a_declared_container_port(stack: str, controller: str) -> None:
-    query = stack_plan(stack, controller)
+    query = stack_plan(stack, controller, demo_workloads=True)
     services = query.of_type("kubernetes:core/v1:Service")
     assert services
     for service in services:
@@ -115,7 +115,7 @@ def test_every_service_selects_pods_and_targets_a_declared_container_port(stack:
 
 @pytest.mark.parametrize(("stack", "controller"), VARIANTS)
 def test_every_ingress_backend_names_an_existing_service_port(stack: str, controller: str) -> None:
-    query = stack_plan(stack, controller)
+    query = stack_plan(stack, controller, demo_workloads=True)
     service_ports = {
         (s["inputs"]["metadata"]["namespace"], s["inputs"]["metadata"]["name"]): {p["port"] for p in s["inputs"]["spec"]["ports"]}
         for s in query.of_type("kubernetes:core/v1:Service")
@@ -130,7 +130,7 @@ def test_every_ingress_backend_names_an_existing_service_port(stack: str, contro
 
 @pytest.mark.parametrize(("stack", "controller"), VARIANTS)
 def test_network_policies_select_existing_pods_and_open_only_their_container_ports(stack: str, controller: str) -> None:
-    query = stack_plan(stack, controller)
+    query = stack_plan(stack, controller, demo_workloads=True)
     controller_namespace = query.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]["namespace"]
     for policy in query.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
         spec, namespace = policy["inputs"]["spec"], policy["inputs"]["metadata"]["namespace"]
