@@ -29,7 +29,9 @@ TARGET_FIRST_AWS_CALL_SECONDS = 1.0
 TARGET_SETUP_SECONDS = 30.0
 TARGET_ESTIMATE_SHARE = 0.10
 TARGET_DIFF_RATIO = 2.0
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "venv", "out", ".pulumi-state", "node_modules", "__pycache__", ".*_cache")
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", ".venv-*", "venv", "out", ".pulumi-state", "node_modules", "__pycache__", ".*_cache"
+)
 
 # Stand-ins: each records the moment it is first called as `<name> <time.time()>` and answers like the real one.
 STAND_IN = """#!{python}

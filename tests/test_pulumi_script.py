@@ -20,7 +20,9 @@ from tests.conftest import STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = "3.272.0"
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "venv", "out", ".pulumi-state", "node_modules", "__pycache__", ".*_cache")
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", ".venv-*", "venv", "out", ".pulumi-state", "node_modules", "__pycache__", ".*_cache"
+)
 
 FAKE_AWS = """#!/bin/sh
 echo "aws $*" >> "$CALLS"
