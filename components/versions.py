@@ -15,7 +15,10 @@ class Chart:
     repository: str
 
 
-F5_NGINX_INGRESS = Chart("nginx-ingress", "2.7.2", "https://helm.nginx.com/stable")
+# F5 NGINX Ingress Controller 5.5.4: chart 2.6.4 (nginx/kubernetes-ingress tag v5.5.4, charts/nginx-ingress/Chart.yaml),
+# the newest release tag found; F5 publishes the chart in its OCI registry (docs.nginx.com, "Use Helm to Install
+# NGINX Ingress Controller with NGINX Open Source").
+F5_NGINX_INGRESS = Chart("nginx-ingress", "2.6.4", "oci://ghcr.io/nginx/charts")
 # Retired upstream in March 2026 (no more releases or security fixes); kept for teams migrating from the seed.
 COMMUNITY_INGRESS_NGINX = Chart("ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
 METRICS_SERVER = Chart("metrics-server", "3.13.1", "https://kubernetes-sigs.github.io/metrics-server/")

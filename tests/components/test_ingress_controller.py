@@ -23,16 +23,19 @@ def plan(controller: str, replicas: int = 2, zone_spread: bool = False):
 @pytest.mark.parametrize(
     ("controller", "chart", "version", "repo"),
     [
-        ("f5-nginx", "nginx-ingress", "2.7.2", "https://helm.nginx.com/stable"),
+        # An OCI chart is named by its reference, with no repository index.
+        ("f5-nginx", "oci://ghcr.io/nginx/charts/nginx-ingress", "2.6.4", None),
         ("ingress-nginx", "ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx"),
     ],
 )
-def test_release_is_pinned_in_its_own_namespace_behind_one_nlb(controller: str, chart: str, version: str, repo: str) -> None:
+def test_release_is_pinned_in_its_own_namespace_behind_one_nlb(
+    controller: str, chart: str, version: str, repo: str | None
+) -> None:
     query = plan(controller)
     release = query.one("kubernetes:helm.sh/v3:Release", "ing-release")
     inputs = release["inputs"]
-    assert (inputs["chart"], inputs["version"], inputs["repositoryOpts"]["repo"]) == (chart, version, repo)
-    assert inputs["namespace"] == chart
+    assert (inputs["chart"], inputs["version"], inputs.get("repositoryOpts", {}).get("repo")) == (chart, version, repo)
+    assert inputs["namespace"] == inputs["name"] == chart.rsplit("/", 1)[-1]
     assert inputs["skipAwait"] is False
     service = inputs["values"]["controller"]["service"]
     assert service["type"] == "LoadBalancer"
@@ -41,7 +44,7 @@ def test_release_is_pinned_in_its_own_namespace_behind_one_nlb(controller: str, 
     limits = inputs["values"]["controller"]["resources"]
     assert set(limits) == {"requests", "limits"}
     namespace = query.one("kubernetes:core/v1:Namespace", "ing-namespace")
-    assert namespace["inputs"]["metadata"]["name"] == chart
+    assert namespace["inputs"]["metadata"]["name"] == inputs["namespace"]
     assert "pod-security.kubernetes.io/enforce" in namespace["inputs"]["metadata"]["labels"]
     assert namespace["urn"] in release["dependencies"]
     assert query.one("aws:ec2/launchTemplate:LaunchTemplate", "nodes")["urn"] in release["dependencies"]

@@ -27,7 +27,7 @@ def test_switching_the_controller_changes_the_release_the_ingress_and_its_allow_
     f5, community = stack_plan(stack, "f5-nginx", demo_workloads=True), stack_plan(stack, "ingress-nginx", demo_workloads=True)
     f5_release = f5.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]
     community_release = community.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]
-    assert (f5_release["chart"], community_release["chart"]) == ("nginx-ingress", "ingress-nginx")
+    assert (f5_release["chart"], community_release["chart"]) == ("oci://ghcr.io/nginx/charts/nginx-ingress", "ingress-nginx")
     f5_ingress = f5.one("kubernetes:networking.k8s.io/v1:Ingress", "demo-ingress")["inputs"]
     community_ingress = community.one("kubernetes:networking.k8s.io/v1:Ingress", "demo-ingress")["inputs"]
     assert "nginx.org/rewrites" in f5_ingress["metadata"]["annotations"]
