@@ -1,7 +1,9 @@
 """A graph node that, on destroy, waits until no instance Karpenter launched for the cluster is left.
 
 Karpenter's instances are not in Pulumi's state (aws/karpenter-provider-aws#1268, #5727): deleting a NodePool
-makes Karpenter drain and terminate them, after the NodePool object itself is gone. NodePools and EC2NodeClasses
+makes Karpenter drain and terminate them; the NodePool keeps a finalizer until its NodeClaims are gone, but an
+instance may still be shutting down after that, and whatever Karpenter could not terminate (its controller gone,
+an API error) is found only here. NodePools and EC2NodeClasses
 depend on this gate, and the gate on Karpenter (controller, role, interruption queue), its node role, the
 cluster and the network, so `pulumi destroy` deletes the NodePools, then waits here until EC2 lists none of the
 cluster's Karpenter instances, and only then removes what Karpenter and its nodes still need. A timeout fails

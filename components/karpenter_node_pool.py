@@ -20,8 +20,11 @@ CAPACITY_TYPES = {"ON_DEMAND": "on-demand", "SPOT": "spot"}
 # How long a node may take to drain before Karpenter terminates it anyway (PodDisruptionBudgets included): bounds
 # every disruption, and the wait of `pulumi destroy` for the instances (the gate allows twice as long).
 TERMINATION_GRACE_PERIOD = "10m"
-# The EC2NodeClass keeps a finalizer until no NodeClaim uses it: its deletion lasts as long as the drains.
-NODE_CLASS_DELETE_TIMEOUT = "20m"
+# Both objects keep a finalizer until their nodes are drained and terminated: a NodePool until its NodeClaims are
+# gone (kubernetes-sigs/karpenter pkg/controllers/nodepool/termination), an EC2NodeClass until no NodeClaim uses it.
+# pulumi-kubernetes waits 10 minutes for a deletion by default (provider/pkg/await/await.go), less than a drain may
+# take; both get twice the termination grace period.
+DELETE_TIMEOUT = "20m"
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ class KarpenterNodePool(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=list(args.dependencies),
-                custom_timeouts=pulumi.CustomTimeouts(delete=NODE_CLASS_DELETE_TIMEOUT),
+                custom_timeouts=pulumi.CustomTimeouts(delete=DELETE_TIMEOUT),
             ),
         )
         self.node_pool = k8s.apiextensions.CustomResource(
@@ -133,6 +136,10 @@ class KarpenterNodePool(pulumi.ComponentResource):
             kind="NodePool",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.pool),
             spec=node_pool_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[node_class, *args.dependencies]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[node_class, *args.dependencies],
+                custom_timeouts=pulumi.CustomTimeouts(delete=DELETE_TIMEOUT),
+            ),
         )
         self.register_outputs({"nodePool": args.pool, "nodeClass": args.pool})

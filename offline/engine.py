@@ -133,6 +133,12 @@ class RecordingMonitor(mocks.MockMonitor):
             "inputs": plain(json_format.MessageToDict(request.object)),
             "protect": bool(request.protect),
             "ignoreChanges": sorted(request.ignoreChanges),
+            # Only the ones set, e.g. {"delete": "20m"}.
+            "customTimeouts": {
+                kind: value
+                for kind in ("create", "update", "delete")
+                if (value := getattr(request.customTimeouts, kind))
+            },
             "retainOnDelete": bool(request.retainOnDelete),
         }
         with self._lock:

@@ -389,8 +389,8 @@ NEEDS: Final = (
     Need(
         "karpenter-instances-terminated",
         "Instances Karpenter launched are not in Pulumi's state; deleting a NodePool (and its EC2NodeClass) makes "
-        "Karpenter drain and terminate them afterwards. Both must be deleted before the gate that waits until EC2 "
-        "lists none of them.",
+        "Karpenter drain and terminate them (the objects' finalizers hold until their NodeClaims are gone). Both must "
+        "be deleted before the gate that waits until EC2 lists none of the instances.",
         "aws/karpenter-provider-aws#1268 and #5727 (instances outlive an uninstall); pkg/providers/instance/instance.go "
         "(List: the tags and states the gate filters on)",
         _types(NODE_POOL, NODE_CLASS),

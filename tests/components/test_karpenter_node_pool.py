@@ -124,3 +124,17 @@ def test_both_objects_wait_for_the_gate_and_the_pool_for_its_class() -> None:
     nodeclass = query.one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "pool-batch-class")
     assert gate in nodes["dependencies"] and gate in nodeclass["dependencies"]
     assert nodeclass["urn"] in nodes["dependencies"]
+
+
+def test_deleting_either_object_may_last_as_long_as_its_nodes_drain() -> None:
+    """A NodePool keeps its finalizer until its NodeClaims are gone, an EC2NodeClass until no NodeClaim uses it
+    (kubernetes-sigs/karpenter pkg/controllers/nodepool/termination; karpenter-provider-aws nodeclass termination),
+    and a drain may take the whole termination grace period (10m). pulumi-kubernetes gives up on a deletion after
+    10 minutes by default (pulumi/pulumi-kubernetes provider/pkg/await/await.go). The mistake: a destroy that fails
+    half-way on the NodePool while its nodes are still draining."""
+    query = plan()
+    for resource in (
+        query.one("kubernetes:karpenter.sh/v1:NodePool", "pool-batch-nodepool"),
+        query.one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "pool-batch-class"),
+    ):
+        assert resource["customTimeouts"] == {"delete": "20m"}, resource["urn"]
