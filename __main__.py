@@ -52,6 +52,7 @@ cluster = Cluster(
     "cluster",
     ClusterArgs(
         cluster_name=settings.cluster_name,
+        region=settings.region,
         kubernetes_version=settings.kubernetes_version,
         support_type=settings.support_type,
         partition=settings.partition,

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
+from components.log_group_sweeper import LogGroupSweeper, LogGroupSweeperArgs
 from components.versions import AddonVersions
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -41,6 +42,7 @@ def issuer_of_caller(opts: pulumi.InvokeOptions) -> str:
 @dataclass(frozen=True)
 class ClusterArgs:
     cluster_name: str
+    region: str
     kubernetes_version: str
     # STANDARD or EXTENDED (EKS upgradePolicy); pulumi-eks would default to EXTENDED, billed per cluster-hour.
     support_type: str
@@ -114,11 +116,18 @@ class Cluster(pulumi.ComponentResource):
 
         # EKS writes control plane logs here; owned by the stack (retention, deleted on destroy) and created
         # first, or EKS creates it itself with no retention and it outlives the cluster.
+        # EKS re-creates the group from late logs after a destroy: the sweeper refuses a leftover before the first
+        # `up` and deletes what comes back after the LogGroup is gone.
+        sweeper = LogGroupSweeper(
+            f"{name}-control-plane-logs-sweeper",
+            LogGroupSweeperArgs(region=args.region, log_group_name=control_plane_log_group_name(args.cluster_name)),
+            opts=child,
+        )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
             name=control_plane_log_group_name(args.cluster_name),
             retention_in_days=args.log_retention_days,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[sweeper]),
         )
 
         # pulumi-eks creates the cluster with bootstrapClusterCreatorAdminPermissions (pulumi/pulumi-eks#2373):

@@ -135,9 +135,7 @@ class RecordingMonitor(mocks.MockMonitor):
             "ignoreChanges": sorted(request.ignoreChanges),
             # Only the ones set, e.g. {"delete": "20m"}.
             "customTimeouts": {
-                kind: value
-                for kind in ("create", "update", "delete")
-                if (value := getattr(request.customTimeouts, kind))
+                kind: value for kind in ("create", "update", "delete") if (value := getattr(request.customTimeouts, kind))
             },
             "retainOnDelete": bool(request.retainOnDelete),
         }

@@ -376,6 +376,14 @@ NEEDS: Final = (
         _all(_types("aws:cloudwatch/logGroup:LogGroup")),
     ),
     Need(
+        "control-plane-log-group-swept",
+        "After the cluster and its log group are deleted, EKS can re-create /aws/eks/<name>/cluster from late logs; "
+        "the sweeper must outlive the LogGroup so that it deletes what comes back (and check for a leftover first).",
+        "terraform-aws-modules/terraform-aws-eks#2763 and #920 (the group re-created after deletion)",
+        _types("aws:cloudwatch/logGroup:LogGroup"),
+        _all(_types("pulumi-python:dynamic/cluster:LogGroupSweeper")),
+    ),
+    Need(
         "pod-identity-credentials",
         "Pods get their role's credentials from the Pod Identity agent, and only if the association exists when "
         "the pod starts (the webhook injects the credentials at admission).",

@@ -27,6 +27,7 @@ def plan(
             "cl",
             ClusterArgs(
                 cluster_name="demo",
+                region="eu-central-1",
                 kubernetes_version="1.35",
                 support_type="STANDARD",
                 partition=partition,
@@ -165,6 +166,9 @@ def test_stack_owns_the_control_plane_log_group_and_creates_it_before_the_cluste
     assert group["inputs"]["name"] == "/aws/eks/demo/cluster"
     assert group["inputs"]["retentionInDays"] == 30
     assert group["urn"] in query.one("eks:index:Cluster", "cl-eks")["dependencies"]
+    sweeper = query.one("pulumi-python:dynamic/cluster:LogGroupSweeper", "cl-control-plane-logs-sweeper")
+    assert sweeper["inputs"]["logGroupName"] == group["inputs"]["name"]
+    assert sweeper["urn"] in group["dependencies"]
 
 
 def test_support_type_and_addon_versions_are_explicit() -> None:
