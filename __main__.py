@@ -91,6 +91,7 @@ nodes = tuple(
             disk_size_gib=pool.disk_size_gib,
             per_zone=pool.per_zone,
             max_unavailable=pool.max_unavailable,
+            autoscaled=not karpenter_enabled,
             labels={"environment": settings.environment, **pool.labels},
             taints=pool.taints,
         ),

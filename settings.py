@@ -325,11 +325,9 @@ def _parse_pool(
         raise ConfigError(f"nodeGroups.{name}", spec, f"expected a map of pool fields: {', '.join(POOL_FIELDS)}")
     for field in spec:
         if field not in POOL_FIELDS:
-            close = difflib.get_close_matches(field, POOL_FIELDS, n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            raise ConfigError(
-                _pool_field(name, field), "(set)", f"unknown pool field; {hint}known fields are {', '.join(POOL_FIELDS)}"
-            )
+            match = _did_you_mean(field, POOL_FIELDS)
+            hint = f"did you mean {match}?" if match else f"known fields are {', '.join(POOL_FIELDS)}"
+            raise ConfigError(_pool_field(name, field), spec[field], f"unknown pool field; {hint}")
 
     def key(field: str) -> str:
         return _pool_field(name, field)

@@ -55,6 +55,9 @@ class NodeGroupArgs:
     # One group per zone, so the cluster autoscaler can grow exactly the zone a pending pod needs.
     per_zone: bool
     max_unavailable: int
+    # The cluster autoscaler resizes the group: its desired size is then left alone by `pulumi up`. Otherwise
+    # (Karpenter's system pool) nothing resizes it, and config stays the truth.
+    autoscaled: bool = True
     labels: dict[str, str] = field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
 
@@ -137,7 +140,7 @@ class NodeGroup(pulumi.ComponentResource):
                     parent=self,
                     depends_on=list(args.dependencies),
                     # The cluster autoscaler owns the desired size after creation; `pulumi up` must not reset it.
-                    ignore_changes=["scalingConfig.desiredSize"],
+                    ignore_changes=["scalingConfig.desiredSize"] if args.autoscaled else None,
                 ),
             )
             for (group_name, subnet_ids), (min_size, desired, max_size) in zip(placements, sizes, strict=True)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from offline.plan_diff import StackDiff, diff_plans, render_text
+from offline.plan_diff import BadPlan, StackDiff, diff_plans, render_text
 from offline.policy_run import PolicyInputError, check_plan_shape, read_plan
 from offline.pr_comment import StackReport, render_markdown
 from offline.stack_config import available_stacks
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         reports = [StackReport.build(diff, *sides.plans[diff.stack], with_checks=args.out is not None) for diff in diffs]
         if args.out is not None:
             write_outputs(args.out, sides, reports)
-    except (DiffInputError, BadVersion, PolicyInputError) as error:
+    except (DiffInputError, BadPlan, BadVersion, PolicyInputError) as error:
         print(f"diff: {error}", file=sys.stderr)
         return 2
     title = f"{sides.base_label} -> {sides.head_label}"

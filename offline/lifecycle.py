@@ -328,6 +328,14 @@ NEEDS: Final = (
         ),
     ),
     Need(
+        "csi-driver-permissions",
+        "The EBS CSI controller creates, attaches and deletes volumes with its Pod Identity role until the add-on is "
+        "gone: the role's policy must be detached after the add-on, or the last volume deletions are denied.",
+        "kubernetes-sigs/aws-ebs-csi-driver docs/install.md (the driver's IAM permissions, AmazonEBSCSIDriverPolicy)",
+        _addon("aws-ebs-csi-driver"),
+        _all(_role_permissions("addons-ebs-csi")),
+    ),
+    Need(
         "load-balancer-deletion",
         "A LoadBalancer Service keeps its finalizer until the cloud controller (control plane, cluster role) has "
         "deleted the NLB; the cluster and the role's policies must outlive it.",

@@ -3,6 +3,8 @@
 Resources are matched by URN: added, removed, changed (every changed input path, old => new), unchanged. Each
 changed resource is an update, a replacement or a "may replace" (offline.replacements says which, with its
 source), and a replacement or deletion of something that holds state or serves traffic is called out as a danger.
+A change below a path of the resource's `ignoreChanges` option is shown as ignored: Pulumi keeps the value it has,
+so it is no update, and a resource with only such changes counts as unchanged.
 Values stay as the plan has them: "[secret]" is never unmasked (so a changed secret is not visible offline) and
 "[unknown]" is only known after deployment.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
 from offline.engine import SECRET, UNKNOWN
@@ -30,9 +32,19 @@ from offline.upgrade_guard import check_plans
 
 CREATE: Final = "create"
 DELETE: Final = "delete"
+# A change Pulumi does not make (ignoreChanges), and the step of a resource whose changes are all such.
+IGNORED: Final = "ignored"
+SAME: Final = "same"
 # Order of the summary, and the symbols `pulumi preview` uses (it has none for "may replace").
 STEPS: Final = {CREATE: "+", UPDATE: "~", REPLACE: "+-", MAY_REPLACE: "?", DELETE: "-"}
+_SYMBOLS: Final = {**STEPS, SAME: "="}
 _MAX_VALUE_CHARS: Final = 160
+# https://www.pulumi.com/docs/iac/concepts/options/ignorechanges/: later updates use the value in the stack's state.
+IGNORED_WHY: Final = "Pulumi keeps the value in its state"
+
+
+class BadPlan(Exception):
+    """A plan no Pulumi program could have recorded; the message is one line naming what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class Change:
     kind: str  # "add", "delete" or "update"
     old: Any
     new: Any
-    effect: str  # UPDATE, REPLACE or MAY_REPLACE
+    effect: str  # UPDATE, REPLACE, MAY_REPLACE or IGNORED
     why: str  # the source for a replacement, or what is not known
 
 
@@ -50,10 +62,11 @@ class ResourceDiff:
     urn: str
     type: str
     name: str
-    step: str  # CREATE, DELETE, UPDATE, REPLACE or MAY_REPLACE
+    step: str  # CREATE, DELETE, UPDATE, REPLACE, MAY_REPLACE, or SAME (only ignored changes)
     changes: tuple[Change, ...]
     danger: str  # why replacing or deleting it hurts; "" when it does not
     note: str  # where a derived resource comes from, or why a dependency makes it "may replace"
+    warnings: tuple[str, ...] = ()  # what may make the update fail in the cloud, and what to do first
 
 
 @dataclass(frozen=True)
@@ -73,7 +86,12 @@ class StackDiff:
 
     @property
     def has_changes(self) -> bool:
+        """Ignored changes count: that Pulumi will not make them is news to whoever changed the value."""
         return bool(self.resources or self.outputs)
+
+    @property
+    def ignored_only(self) -> int:
+        return sum(1 for resource in self.resources if resource.step == SAME)
 
     @property
     def dangers(self) -> tuple[ResourceDiff, ...]:
@@ -85,7 +103,7 @@ class StackDiff:
     def to_json(self) -> dict[str, Any]:
         return {
             "stack": self.stack,
-            "summary": {**self.counts(), "unchanged": self.unchanged},
+            "summary": {**self.counts(), "unchanged": self.unchanged, "ignoredOnly": self.ignored_only},
             "resources": [asdict(resource) for resource in self.resources],
             "outputs": [asdict(output) for output in self.outputs],
             "dangers": [{"urn": r.urn, "step": r.step, "reason": r.danger} for r in self.dangers],
@@ -133,6 +151,53 @@ def value_changes(old: Any, new: Any, path: InputPath = ()) -> Iterator[tuple[In
     # True == 1 in Python; a bool that became a number is a change.
     elif old != new or type(old) is not type(new):
         yield path, "update", old, new
+
+
+# Pulumi's property path syntax (pulumi/pulumi sdk/go/common/resource/properties_path.go, parsePropertyPath):
+# names joined by dots, [N] for a list index, ["key"] for any key, and * or [*] for any key or index.
+_PATH_TOKEN = re.compile(r'(?P<name>[^.\[]+)|\[(?P<index>\d+|\*)\]|\["(?P<key>(?:[^"\\]|\\.)*)"\]')
+ANY: Final = "*"
+
+
+def parse_property_path(text: str) -> InputPath:
+    """'scalingConfig.desiredSize' -> ('scalingConfig', 'desiredSize'); 'a[0]["b.c"]' -> ('a', 0, 'b.c')."""
+    segments: list[str | int] = []
+    position = 0
+    while position < len(text):
+        if segments and text[position] == ".":
+            position += 1
+        match = _PATH_TOKEN.match(text, position)
+        if match is None:
+            allowed = 'name.name, [index], ["key"], * or [*]'
+            raise ValueError(f"{text!r} is no property path ({allowed}) at character {position + 1}")
+        if match["name"] is not None:
+            segments.append(match["name"])
+        elif match["index"] is not None:
+            segments.append(ANY if match["index"] == ANY else int(match["index"]))
+        else:
+            segments.append(match["key"].replace('\\"', '"'))
+        position = match.end()
+    if not segments:
+        raise ValueError("an empty property path")
+    return tuple(segments)
+
+
+def contains(pattern: InputPath, path: InputPath) -> bool:
+    """True when `path` is `pattern` or below it, * matching any key or index (PropertyPath.Contains)."""
+    return len(path) >= len(pattern) and all(
+        want == ANY or (type(want) is type(got) and want == got) for want, got in zip(pattern, path, strict=False)
+    )
+
+
+def ignored_paths(resource: Mapping[str, Any]) -> tuple[InputPath, ...]:
+    """The resource's ignoreChanges option as paths; raises BadPlan when it is not a list of property paths."""
+    option = resource.get("ignoreChanges") or []
+    if not isinstance(option, list) or not all(isinstance(item, str) for item in option):
+        raise BadPlan(f"ignoreChanges of {resource.get('urn')} must be a list of property paths, not {show(option)}")
+    try:
+        return tuple(parse_property_path(item) for item in option)
+    except ValueError as error:
+        raise BadPlan(f"ignoreChanges of {resource.get('urn')}: {error}") from None
 
 
 def show(value: Any, limit: int | None = _MAX_VALUE_CHARS) -> str:
@@ -193,41 +258,92 @@ def _derived(component: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Updates the cloud refuses although the plan is valid
+
+NODE_GROUP: Final = "aws:eks/nodeGroup:NodeGroup"
+DESIRED_SIZE: Final = ("scalingConfig", "desiredSize")
+# EKS checks minSize <= desiredSize <= maxSize against the group's live sizes: "Minimum capacity 2 can't be greater
+# than desired size 1" (terraform-aws-modules/terraform-aws-eks#2508, #944, #3521; the CLI fix from
+# wandb/terraform-aws-wandb#201).
+MIN_ABOVE_DESIRED: Final = "terraform-aws-modules/terraform-aws-eks#2508, #944, #3521"
+
+
+def _known(inputs: Mapping[str, Any], key: str, placeholder: str) -> str:
+    value = inputs.get(key)
+    return value if isinstance(value, str) and value and value not in (SECRET, UNKNOWN) else placeholder
+
+
+def _size(inputs: Mapping[str, Any], key: str) -> int | None:
+    value = (inputs.get("scalingConfig") or {}).get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _warnings(resource: Mapping[str, Any], old_inputs: Mapping[str, Any], ignored: tuple[InputPath, ...]) -> tuple[str, ...]:
+    """A node group whose minSize rises while desiredSize is ignored: the live desired size may be below the new
+    minimum (the cluster autoscaler moves it, the plan cannot see it), and then EKS refuses the whole update."""
+    new_inputs = resource["inputs"]
+    if resource["type"] != NODE_GROUP or not any(contains(pattern, DESIRED_SIZE) for pattern in ignored):
+        return ()
+    before, after = _size(old_inputs, "minSize"), _size(new_inputs, "minSize")
+    if before is None or after is None or after <= before:
+        return ()
+    old_max, new_max = _size(old_inputs, "maxSize"), _size(new_inputs, "maxSize")
+    # Above the live maximum EKS refuses the desired size too: raise the maximum in the same call.
+    sizes = f"desiredSize={after}" + (f",maxSize={new_max}" if old_max is not None and new_max and after > old_max else "")
+    cluster, name = _known(new_inputs, "clusterName", "<cluster>"), _known(new_inputs, "nodeGroupName", "<node group>")
+    return (
+        f"minSize rises to {after}: EKS refuses it while the live desired size is below {after} (Pulumi does not "
+        f"manage desiredSize); first run `aws eks update-nodegroup-config --cluster-name {cluster} --nodegroup-name "
+        f"{name} --scaling-config {sizes}` if `aws eks describe-nodegroup` shows a smaller desiredSize, wait for the "
+        f"update to finish, then deploy ({MIN_ABOVE_DESIRED})",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The diff
 
 
-def _changed(resource: Mapping[str, Any], old_inputs: Mapping[str, Any]) -> list[ResourceDiff]:
+def _changed(resource: Mapping[str, Any], old_inputs: Mapping[str, Any], ignored: tuple[InputPath, ...]) -> list[ResourceDiff]:
     new_inputs = resource["inputs"]
     derived, handled = _derived(resource, old_inputs, new_inputs)
     own = {key: value for key, value in new_inputs.items() if key not in handled}
     was = {key: value for key, value in old_inputs.items() if key not in handled}
     changes = []
     for path, kind, old, new in value_changes(was, own):
+        if any(contains(pattern, path) for pattern in ignored):
+            changes.append(Change(format_path(path), kind, old, new, IGNORED, IGNORED_WHY))
+            continue
         effect = change_effect(resource["type"], path, removed=kind == "delete")
         changes.append(Change(format_path(path), kind, old, new, effect.effect, effect.why))
     if not changes:
         return derived
-    step = overall(change.effect for change in changes)
-    return [ResourceDiff(resource["urn"], resource["type"], resource["name"], step, tuple(changes), "", ""), *derived]
+    made = [change.effect for change in changes if change.effect != IGNORED]
+    step = overall(made) if made else SAME
+    warnings = _warnings(resource, old_inputs, ignored)
+    own_diff = ResourceDiff(resource["urn"], resource["type"], resource["name"], step, tuple(changes), "", "", warnings)
+    return [own_diff, *derived]
 
 
 def _with_danger(resource: ResourceDiff) -> ResourceDiff:
     if resource.step not in (REPLACE, MAY_REPLACE, DELETE):
         return resource
-    reason = danger_reason(resource.type, resource.urn)
-    return ResourceDiff(resource.urn, resource.type, resource.name, resource.step, resource.changes, reason, resource.note)
+    return replace(resource, danger=danger_reason(resource.type, resource.urn))
 
 
 def diff_plans(old_plan: Mapping[str, Any], new_plan: Mapping[str, Any]) -> StackDiff:
-    """The change from `old_plan` to `new_plan` (both offline.preview plan.json content, same stack)."""
+    """The change from `old_plan` to `new_plan` (both offline.preview plan.json content, same stack).
+
+    Raises BadPlan when a resource's ignoreChanges is not a list of property paths."""
     old_by_urn = {resource["urn"]: resource for resource in old_plan["resources"]}
     new_by_urn = {resource["urn"]: resource for resource in new_plan["resources"]}
+    # The new program's options apply to the update, and a bad one is bad input even where nothing changed.
+    ignored = {urn: ignored_paths(resource) for urn, resource in new_by_urn.items()}
     entries: dict[str, ResourceDiff] = {}
     for urn, resource in new_by_urn.items():
         if urn not in old_by_urn:
             entries[urn] = ResourceDiff(urn, resource["type"], resource["name"], CREATE, (), "", "")
         else:
-            entries.update((entry.urn, entry) for entry in _changed(resource, old_by_urn[urn]["inputs"]))
+            entries.update((entry.urn, entry) for entry in _changed(resource, old_by_urn[urn]["inputs"], ignored[urn]))
     for urn, resource in old_by_urn.items():
         if urn not in new_by_urn:
             entries[urn] = ResourceDiff(urn, resource["type"], resource["name"], DELETE, (), "", "")
@@ -241,9 +357,9 @@ def diff_plans(old_plan: Mapping[str, Any], new_plan: Mapping[str, Any]) -> Stac
         edges = [*resource.get("dependencies", []), *([resource["provider"]] if resource.get("provider") else [])]
         cause = next((replaced[edge] for edge in edges if edge in replaced), None)
         if cause is not None:
-            changes = current.changes if current is not None else ()
             note = f"depends on {cause.type} {cause.name}, which is replaced"
-            entries[urn] = ResourceDiff(urn, resource["type"], resource["name"], MAY_REPLACE, changes, "", note)
+            found = current or ResourceDiff(urn, resource["type"], resource["name"], MAY_REPLACE, (), "", "")
+            entries[urn] = replace(found, step=MAY_REPLACE, note=note)
 
     resources = tuple(_with_danger(entries[urn]) for urn in sorted(entries))
     old_outputs, new_outputs = old_plan.get("outputs") or {}, new_plan.get("outputs") or {}
@@ -252,7 +368,7 @@ def diff_plans(old_plan: Mapping[str, Any], new_plan: Mapping[str, Any]) -> Stac
         for name in sorted(set(old_outputs) | set(new_outputs))
         if old_outputs.get(name) != new_outputs.get(name)
     )
-    unchanged = sum(1 for urn in new_by_urn if urn in old_by_urn and urn not in entries)
+    unchanged = sum(1 for urn in new_by_urn if urn in old_by_urn and (urn not in entries or entries[urn].step == SAME))
     return StackDiff(str(new_plan.get("stack", "")), resources, outputs, unchanged, tuple(check_plans(old_plan, new_plan)))
 
 
@@ -262,6 +378,9 @@ def diff_plans(old_plan: Mapping[str, Any], new_plan: Mapping[str, Any]) -> Stac
 
 def _change_line(change: Change) -> str:
     path = change.path or "(value)"
+    if change.effect == IGNORED:
+        old, new = (show(value) if value is not None else "(none)" for value in (change.old, change.new))
+        return f"= {path}: {old} => {new}   (ignored: {change.why})"
     if change.kind == "add":
         line = f"+ {path}: {show(change.new)}"
     elif change.kind == "delete":
@@ -282,7 +401,8 @@ def summary_line(diff: StackDiff) -> str:
         for step, count in counts.items()
         if count
     ]
-    return "Resources: " + ", ".join([*parts, f"{diff.unchanged} unchanged"])
+    ignored = f" ({diff.ignored_only} with ignored changes only)" if diff.ignored_only else ""
+    return "Resources: " + ", ".join([*parts, f"{diff.unchanged} unchanged{ignored}"])
 
 
 def render_text(diff: StackDiff, title: str) -> str:
@@ -291,10 +411,12 @@ def render_text(diff: StackDiff, title: str) -> str:
         return f"{diff.stack}: no changes ({diff.unchanged} resources unchanged; {title})"
     lines = [f"{diff.stack}: {title}"]
     for resource in diff.resources:
-        lines.append(f"  {STEPS[resource.step]:<2} {resource.type} {resource.name} ({resource.step})")
+        step = "unchanged: only ignored changes" if resource.step == SAME else resource.step
+        lines.append(f"  {_SYMBOLS[resource.step]:<2} {resource.type} {resource.name} ({step})")
         if resource.note:
             lines.append(f"       ({resource.note})")
         lines.extend(f"       {_change_line(change)}" for change in resource.changes)
+        lines.extend(f"       WARNING: {warning}" for warning in resource.warnings)
     if diff.outputs:
         lines.append("  Outputs:")
         lines.extend(f"     ~ {o.name}: {show(o.old)} => {show(o.new)}" for o in diff.outputs)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 Resource = dict[str, Any]
@@ -56,3 +58,19 @@ class PlanQuery:
                 stack.append(dependency)
                 stack.extend(resource["urn"] for resource in self.descendants(dependency))
         return False
+
+
+def report_name_for(plan: Any, plan_path: Path, stack: str, report: str, tool: str, applied: str, writes: bool) -> str:
+    """`report` (e.g. cost.json), unless the plan is another stack's: then one warning line (`applied` says what of
+    `stack` was used), and a name with the stack in it (cost.prod.json), so the plan's own stack keeps its report."""
+    plan_stack = plan.get("stack") if isinstance(plan, dict) else None
+    if not isinstance(plan_stack, str) or plan_stack == stack:
+        return report
+    stem, _, suffix = report.rpartition(".")
+    name = f"{stem}.{stack}.{suffix}"
+    kept = f"; writing {name}, so {plan_stack}'s own {report} stays as it is" if writes else ""
+    print(
+        f"{tool}: warning: {plan_path} is a plan of stack {plan_stack!r}, {applied}{kept}",
+        file=sys.stderr,
+    )
+    return name

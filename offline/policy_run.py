@@ -32,6 +32,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from offline.engine import UNKNOWN as PLAN_UNKNOWN
+from offline.plan_query import report_name_for
 from offline.stack_config import StackFileError, project_name, stack_config
 from policies.eks_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
 
@@ -395,20 +396,6 @@ def check_plan(plan: dict[str, Any], stack: str, out_dir: Path, *, project_dir: 
     return _check(plan, stack, load_pack_config(stack, project_dir), out_dir)
 
 
-def _report_name(plan: Any, plan_path: Path, stack: str, out_dir: Path | None) -> str:
-    """policy-report.json, unless the plan is another stack's: then a warning and a name that keeps its report."""
-    plan_stack = plan.get("stack") if isinstance(plan, dict) else None
-    if not isinstance(plan_stack, str) or plan_stack == stack:
-        return REPORT_NAME
-    name = f"policy-report.{stack}.json"
-    kept = f"; report {name}, so {plan_stack}'s own {REPORT_NAME} stays as it is" if out_dir is not None else ""
-    print(
-        f"policy-check: warning: {plan_path} is a plan of stack {plan_stack!r}, checked with stack {stack!r}'s policies{kept}",
-        file=sys.stderr,
-    )
-    return name
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="policy-check", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -420,7 +407,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plan = read_plan(args.plan)
         pack_config = load_pack_config(args.stack)
-        return _check(plan, args.stack, pack_config, args.out, _report_name(plan, args.plan, args.stack, args.out))
+        return _check(
+            plan,
+            args.stack,
+            pack_config,
+            args.out,
+            report_name_for(
+                plan,
+                args.plan,
+                args.stack,
+                REPORT_NAME,
+                "policy-check",
+                f"checked with stack {args.stack!r}'s policies",
+                writes=args.out is not None,
+            ),
+        )
     except PolicyInputError as error:
         print(f"policy-check: {error}", file=sys.stderr)
         return 2

@@ -94,6 +94,10 @@ def _stack_section(report: StackReport, title: str) -> list[str]:
     if diff.dangers:
         lines.append("**Dangers** (state or traffic at stake):")
         lines.append(_code_block("\n".join(f"{r.step}: {r.type} {r.name}: {r.danger}" for r in diff.dangers)))
+    warnings = [f"{r.type} {r.name}: {warning}" for r in diff.resources for warning in r.warnings]
+    if warnings:
+        lines.append("**Warnings** (the update may fail in AWS; do this first):")
+        lines.append(_code_block("\n".join(warnings)))
     if diff.upgrade_problems:
         lines.append("**Upgrade refused:**")
         lines.append(_code_block("\n".join(diff.upgrade_problems)))

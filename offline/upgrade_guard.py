@@ -4,16 +4,19 @@ and the nodes and every add-on move with it in the same change.
 Checked on a diff of two plans (`make diff`), and before `make up` / `make preview` against what the deployed stack
 runs (scripts/pulumi.sh):
 
-    python -m offline.upgrade_guard --stack dev --deployed "$(pulumi stack output kubernetesVersion)"
+    python -m offline.upgrade_guard --stack dev --outputs-json "$(pulumi stack output --json)" --ask-aws
 
-which compares the stack's configured kubernetesVersion with the deployed one; a stack with no such output yet
-(first deployment) passes. Exit codes: 0 allowed, 1 refused (one line on stderr), 2 bad input.
+which compares the stack's configured kubernetesVersion with what runs: the cluster's own version when it exists
+(EKS may have upgraded it by itself), else the stack's kubernetesVersion output; a stack with neither yet (first
+deployment) passes. Exit codes: 0 allowed, 1 refused (one line on stderr), 2 bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +25,7 @@ from typing import Any, Final
 
 from offline.engine import UNKNOWN
 from offline.replacements import PULUMI_EKS_ADDONS, PULUMI_EKS_NODE_GROUP
-from offline.stack_config import StackFileError, config_value
+from offline.stack_config import StackFileError, config_value, project_name
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
 
@@ -246,18 +249,57 @@ def check_plans(old_plan: Mapping[str, Any], new_plan: Mapping[str, Any]) -> lis
     return problems
 
 
+def cluster_version_from_aws(project_dir: Path, stack: str) -> str | None:
+    """The running control plane's minor, or None when the cluster does not exist (yet, or any more).
+
+    The stack output only says what was last configured: with the STANDARD support type EKS upgrades the control
+    plane by itself when standard support ends, so the cluster's own version is the one to step from.
+    """
+    region = config_value(project_dir, stack, "region")
+    # As settings.Settings.cluster_name names it.
+    name = f"{project_name(project_dir)}-{stack}"
+    command = ["aws", "eks", "describe-cluster", "--name", name, "--region", str(region), "--query", "cluster.version"]
+    result = subprocess.run([*command, "--output", "text"], capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode == 0:
+        return result.stdout.strip()
+    if "ResourceNotFoundException" in result.stderr:
+        return None
+    raise BadVersion(f"cannot read the version of cluster {name} from AWS: {result.stderr.strip() or 'aws failed'}")
+
+
+def deployed_from_outputs(outputs_json: str) -> str:
+    """kubernetesVersion from `pulumi stack output --json` ('' when the stack has none yet)."""
+    try:
+        outputs = json.loads(outputs_json or "{}")
+    except ValueError:
+        raise BadVersion("--outputs-json is not the JSON of `pulumi stack output --json`") from None
+    if not isinstance(outputs, dict):
+        raise BadVersion("--outputs-json is not the JSON object of `pulumi stack output --json`")
+    return str(outputs.get("kubernetesVersion") or "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="upgrade-guard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--stack", required=True, help="stack whose configured kubernetesVersion is checked")
+    deployed_from = parser.add_mutually_exclusive_group(required=True)
+    deployed_from.add_argument(
+        "--deployed", help="the deployed stack's kubernetesVersion output ('' before the first deployment)"
+    )
+    deployed_from.add_argument("--outputs-json", help="the output of `pulumi stack output --json` ('{}' before the first)")
     parser.add_argument(
-        "--deployed", required=True, help="the deployed stack's kubernetesVersion output ('' before the first deployment)"
+        "--ask-aws", action="store_true", help="step from the running cluster's version (aws eks describe-cluster) when it exists"
     )
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    deployed = args.deployed.strip()
     try:
+        deployed = (args.deployed if args.deployed is not None else deployed_from_outputs(args.outputs_json)).strip()
+        if args.ask_aws:
+            running = cluster_version_from_aws(args.project_dir, args.stack)
+            if running and running != deployed:
+                print(f"upgrade-guard: cluster of stack {args.stack} runs {running} (stack output: {deployed or 'none'})")
+            deployed = running or deployed
         configured = config_value(args.project_dir, args.stack, "kubernetesVersion")
         if configured is None:
             raise BadVersion(f"stack {args.stack} sets no kubernetesVersion (Pulumi.yaml default or Pulumi.{args.stack}.yaml)")

@@ -165,7 +165,8 @@ def main() -> int:
             previews += seconds
     print(
         f"targets: < {TARGET_SECONDS:.0f} s and < {TARGET_MB:.0f} MB per stack, "
-        f"estimate < {TARGET_ESTIMATE_SHARE:.0%} of the rest of the preview (exit 1 from a stack means a policy blocked it)"
+        f"estimate < {TARGET_ESTIMATE_SHARE:.0%} of the rest of the preview"
+        " (exit 1 from a stack: a mandatory policy or a broken runtime need)"
     )
     diff_seconds, diff_code = measure_diff()
     if diff_code == 2:

@@ -117,11 +117,15 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
 fi
 before=$(cksum <"Pulumi.$stack.yaml")
-pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack" || pulumi_failed "stack init"
-# Kubernetes moves up one minor at a time, never down: compare with the deployed stack (no output yet: first deploy).
-if [ "$action" != destroy ]; then
-  .venv/bin/python -m offline.upgrade_guard --stack "$stack" \
-    --deployed "$(pulumi stack output kubernetesVersion 2>/dev/null || true)" || exit 2
+if pulumi stack select "$stack" 2>/dev/null; then
+  # Kubernetes moves up one minor at a time, never down: compared with what runs (the cluster's own version when
+  # it exists, else the stack's output), before anything is changed. A refused step is a config change to undo.
+  if [ "$action" != destroy ]; then
+    outputs=$(pulumi stack output --json) || pulumi_failed "stack output"
+    .venv/bin/python -m offline.upgrade_guard --stack "$stack" --outputs-json "$outputs" --ask-aws || exit 2
+  fi
+else
+  pulumi stack init "$stack" || pulumi_failed "stack init"
 fi
 if [ "$(cksum <"Pulumi.$stack.yaml")" != "$before" ]; then
   echo "Changed Pulumi.$stack.yaml (tracked): 'pulumi stack init' wrote the stack's encryptionsalt; commit it if others share this state."

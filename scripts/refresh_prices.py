@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from offline.prices import PRICE_FILE, FieldReader, PriceFileError, load_prices, unit_of  # noqa: E402
-from offline.stack_config import available_stacks, project_name, stack_config  # noqa: E402
+from offline.stack_config import StackFileError, available_stacks, project_name, stack_config  # noqa: E402
 
 API_DOC = "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_pricing_GetProducts.html"
 PRICING_ENDPOINT_REGION = "us-east-1"
@@ -141,10 +141,18 @@ def price_entry(query: Query, found: list[dict[str, Any]]) -> tuple[dict[str, An
 
 
 def stack_instance_types(project_dir: Path = ROOT) -> list[str]:
+    """Every instance type any pool of any stack file names (the Pulumi.yaml default when a stack sets no nodeGroups)."""
     project = project_name(project_dir)
     kinds: set[str] = set()
     for stack in available_stacks(project_dir):
-        kinds.update(json.loads(stack_config(project_dir, stack).get(f"{project}:nodeInstanceTypes", "[]")))
+        pools = json.loads(stack_config(project_dir, stack).get(f"{project}:nodeGroups", "{}"))
+        if not isinstance(pools, dict):
+            raise RefreshError(f"Pulumi.{stack}.yaml: {project}:nodeGroups must be an object of pools")
+        for name, pool in pools.items():
+            types = pool.get("instanceTypes") if isinstance(pool, dict) else None
+            if not isinstance(types, list) or not all(isinstance(kind, str) for kind in types):
+                raise RefreshError(f"Pulumi.{stack}.yaml: pool {name!r} must list instanceTypes as strings")
+            kinds.update(types)
     return sorted(kinds)
 
 
@@ -211,7 +219,7 @@ def main(argv: list[str] | None = None, client: PricingClient | None = None) -> 
         }
         kinds = sorted({*stack_instance_types(), *known, *args.instance_types})
         left_out = refresh(client or pricing_client(), args.region, kinds, args.prices)
-    except (RefreshError, PriceFileError) as error:
+    except (RefreshError, PriceFileError, StackFileError) as error:
         print(f"refresh-prices: {error}", file=sys.stderr)
         return 2
     print(f"Wrote {args.prices} for {args.region}")

@@ -27,6 +27,10 @@ NOT_COPIED = shutil.ignore_patterns(
 FAKE_AWS = """#!/bin/sh
 echo "aws $*" >> "$CALLS"
 [ -n "$AWS_ERROR" ] && { echo >&2; echo "$AWS_ERROR" >&2; exit 255; }
+if [ "$1 $2" = "eks describe-cluster" ]; then
+  [ -n "$CLUSTER_VERSION" ] && { echo "$CLUSTER_VERSION"; exit 0; }
+  echo "An error occurred (ResourceNotFoundException) when calling the DescribeCluster operation" >&2; exit 254
+fi
 echo arn:aws:iam::123456789012:user/tester
 """
 # Records every call; `stack init` writes the encryptionsalt line the real one adds to the stack file.
@@ -38,7 +42,8 @@ case "$1 $2" in
   "stack init") [ "${PULUMI_EXIT:-0}" = 0 ] || exit "$PULUMI_EXIT"
                 echo "encryptionsalt: v1:c2FsdA==:v1:AAAA" >> "Pulumi.$3.yaml" ;;
   "config get") echo '["203.0.113.0/24"]' ;;
-  "stack output") [ -n "$DEPLOYED" ] && echo "$DEPLOYED" || exit 255 ;;
+  "stack output") [ -n "$OUTPUT_EXIT" ] && exit "$OUTPUT_EXIT"
+                  [ -n "$DEPLOYED" ] && printf '{"kubernetesVersion": "%s"}\\n' "$DEPLOYED" || echo "{}" ;;
   "config set") exit "${CONFIG_SET_EXIT:-0}" ;;
   preview*|up*|destroy*) exit "${PULUMI_EXIT:-0}" ;;
 esac
@@ -411,3 +416,19 @@ def test_a_first_deployment_or_one_minor_up_goes_ahead(sandbox: Sandbox, deploye
     result = run(sandbox, "preview", "dev", DEPLOYED=deployed)
     assert result.returncode == 0, result.stderr
     assert any(call.split()[1:2] == ["preview"] for call in sandbox.pulumi_calls())
+
+
+def test_the_step_is_taken_from_the_running_cluster_when_eks_upgraded_it_itself(sandbox: Sandbox) -> None:
+    """With STANDARD support EKS upgrades the control plane by itself when standard support ends (EKS User Guide,
+    "Cluster upgrade policy"): the stack output then lags. Stepping from the output would pass a skip."""
+    ahead = run(sandbox, "preview", "dev", DEPLOYED="1.34", CLUSTER_VERSION="1.35")
+    assert ahead.returncode == 0, ahead.stderr
+    behind = run(sandbox, "preview", "dev", DEPLOYED="1.34", CLUSTER_VERSION="1.33")
+    assert behind.returncode == 2 and "would jump from 1.33 to 1.35" in behind.stderr
+
+
+def test_a_failing_stack_output_is_never_taken_for_a_first_deployment(sandbox: Sandbox) -> None:
+    result = run(sandbox, "preview", "dev", OUTPUT_EXIT="255")
+    assert result.returncode == 1
+    assert one_line(result) == "make preview: pulumi stack output failed for stack dev (its output is above)"
+    assert not [call for call in sandbox.pulumi_calls() if call.split()[1:2] == ["preview"]]

@@ -211,3 +211,36 @@ def test_malformed_price_file_is_refused_before_any_request(tmp_path: Path, caps
     code = refresh_prices.main(["--region", "eu-central-1", "--prices", str(path)], client=client)
     assert code == 2 and client.requests == []
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_instance_types_come_from_every_pool_of_every_stack_file() -> None:
+    """Pools live under nodeGroups.<pool>.instanceTypes (Pulumi.yaml); the flat nodeInstanceTypes key is gone, so
+    reading it refreshed no instance price at all. Karpenter pools count too: the estimate names their first type."""
+    kinds = refresh_prices.stack_instance_types()
+    assert kinds == sorted(set(kinds))
+    assert {"t3.medium", "t3a.medium", "m6i.large", "m7g.large", "m7g.xlarge", "c7g.xlarge"} <= set(kinds)
+
+
+def test_a_stack_without_node_groups_contributes_the_project_default(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").symlink_to(ROOT / "Pulumi.yaml")
+    (tmp_path / "Pulumi.qa.yaml").write_text("config:\n  eks-platform:demoWorkloads: true\n")
+    (tmp_path / "Pulumi.big.yaml").write_text(
+        "config:\n  eks-platform:nodeGroups:\n    system: {instanceTypes: [m6i.large], minSize: 1, desiredSize: 1, maxSize: 2}\n"
+        "    batch: {instanceTypes: [c7g.large, m6i.large], maxSize: 4}\n"
+    )
+    assert refresh_prices.stack_instance_types(tmp_path) == ["c7g.large", "m6i.large", "t3.medium"]
+
+
+@pytest.mark.parametrize(
+    ("node_groups", "words"),
+    [
+        ("[t3.medium]", "eks-platform:nodeGroups must be an object of pools"),
+        ("{system: {instanceTypes: t3.medium, maxSize: 2}}", "pool 'system' must list instanceTypes as strings"),
+    ],
+)
+def test_malformed_node_groups_are_one_line(tmp_path: Path, node_groups: str, words: str) -> None:
+    (tmp_path / "Pulumi.yaml").symlink_to(ROOT / "Pulumi.yaml")
+    (tmp_path / "Pulumi.qa.yaml").write_text(f"config:\n  eks-platform:nodeGroups: {node_groups}\n")
+    with pytest.raises(refresh_prices.RefreshError) as caught:
+        refresh_prices.stack_instance_types(tmp_path)
+    assert str(caught.value) == f"Pulumi.qa.yaml: {words}"

@@ -388,3 +388,13 @@ def test_aws_region_is_refused_naming_the_key_to_use() -> None:
     message = refused({"aws:region": "us-east-1"})
     assert message.startswith("invalid config aws:region = 'us-east-1': not read")
     assert "set the region with eks-platform:region" in message
+
+
+def test_an_unknown_pool_field_shows_its_value_and_only_the_closest_field() -> None:
+    pools = json.loads(raw("dev")["nodeGroups"])
+    pools["system"]["maxsize"] = 3
+    with pytest.raises(ConfigError) as error:
+        parse_settings(raw("dev", nodeGroups=pools), "eks-platform", "dev")
+    assert (
+        str(error.value) == "invalid config eks-platform:nodeGroups.system.maxsize = 3: unknown pool field; did you mean maxSize?"
+    )

@@ -116,3 +116,37 @@ def test_launch_template_requires_imdsv2_with_one_hop_and_encrypts_the_root_volu
     (group,) = query.of_type("aws:eks/nodeGroup:NodeGroup")
     assert group["inputs"]["launchTemplate"] == {"id": "workers-lt-id", "version": "1"}
     assert template["urn"] in group["dependencies"]
+
+
+def test_only_an_autoscaled_group_leaves_its_desired_size_to_the_live_value() -> None:
+    """With Karpenter nothing resizes the managed system pool: ignoring desiredSize there would freeze the pool at
+    its first size, since a later config change would never reach EKS."""
+
+    def groups(autoscaled: bool) -> list[dict]:
+        def program() -> None:
+            NodeGroup(
+                "sys",
+                NodeGroupArgs(
+                    cluster_name="demo",
+                    pool="system",
+                    kubernetes_version="1.35",
+                    node_role_arn="arn:aws:iam::123456789012:role/nodes",
+                    dependencies=(),
+                    subnets=(("eu-west-1a", "subnet-a"),),
+                    instance_types=("m6i.large",),
+                    cpu_architecture="x86_64",
+                    capacity_type="ON_DEMAND",
+                    min_size=2,
+                    desired_size=2,
+                    max_size=3,
+                    disk_size_gib=20,
+                    per_zone=False,
+                    max_unavailable=1,
+                    autoscaled=autoscaled,
+                ),
+            )
+
+        return run_component(program).of_type("aws:eks/nodeGroup:NodeGroup")
+
+    assert [g["ignoreChanges"] for g in groups(autoscaled=True)] == [["scalingConfig.desiredSize"]]
+    assert [g["ignoreChanges"] for g in groups(autoscaled=False)] == [[]]

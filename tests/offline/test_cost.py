@@ -22,12 +22,14 @@ from offline.cost import (
     main,
     preview_lines,
     readme_block,
+    render_table,
     stack_assumptions,
 )
 from offline.plan_query import PlanQuery
 from offline.preview import build_plan
 from offline.prices import PRICE_FILE, PriceBook, load_prices
 from settings import CostAssumptions
+from tests.conftest import karpenter_workload_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = CostAssumptions(nat_data_gb_per_month=100, log_ingest_gb_per_month=5, nlb_capacity_units=1, spot_discount_percent=0)
@@ -373,3 +375,82 @@ def test_claim_whose_class_sets_no_volume_type_has_no_price(dev: PlanQuery) -> N
     del storage_class["inputs"]["parameters"]["type"]
     volume = line(estimate(changed, load_prices(), DEFAULTS), "storage-ebs-pvc", "volume for claim ebs-pvc")
     assert volume.monthly_usd is None and "sets no type" in volume.note
+
+
+def test_karpenter_nodes_are_an_explicit_unpriced_line_per_node_pool() -> None:
+    """Karpenter launches a NodePool's nodes for pending pods, up to spec.limits.nodes
+    (https://karpenter.sh/docs/concepts/nodepools/#speclimits): the plan has no node count to price, so the report
+    lists each pool under "no price" instead of claiming every item is priced."""
+    query = karpenter_workload_plan()
+    report = estimate(query.plan, load_prices(), DEFAULTS)
+    pools = [ln for ln in report.lines if ln.item == "nodes Karpenter launches on demand"]
+    assert sorted(ln.resource for ln in pools) == ["pool-general-nodepool", "pool-graviton-spot-nodepool"]
+    assert all(ln in report.unpriced for ln in pools)
+    general = line(report, "pool-general-nodepool", "nodes Karpenter")
+    assert general.note.startswith("not estimated, up to 4 x m6i.large (the first of m6i.large, m7i.large")
+    assert "the count depends on the pods pending" in general.note and general.quantity == 4
+    spot = line(report, "pool-graviton-spot-nodepool", "nodes Karpenter")
+    assert spot.note.startswith("not estimated, up to 4 x m7g.large (capacity type spot)")
+    assert "items have no price (not in the total)" in render_table(report)
+
+
+def test_a_node_pool_without_limit_or_instance_types_says_so() -> None:
+    query = karpenter_workload_plan()
+    changed = copy.deepcopy(query.plan)
+    pool = next(r for r in changed["resources"] if r["name"] == "pool-general-nodepool")
+    del pool["inputs"]["spec"]["limits"]
+    pool["inputs"]["spec"]["template"]["spec"]["requirements"] = []
+    general = line(estimate(changed, load_prices(), DEFAULTS), "pool-general-nodepool", "nodes Karpenter")
+    assert general.note.startswith("not estimated, no node limit, any instance type;") and general.monthly_usd is None
+
+
+def test_karpenter_interruption_queue_and_rules_are_listed_as_not_estimated() -> None:
+    """Karpenter's interruption handling adds an SQS queue and EventBridge rules, both billed per use
+    (https://aws.amazon.com/sqs/pricing/, https://aws.amazon.com/eventbridge/pricing/); the price file has no figure."""
+    query = karpenter_workload_plan()
+    report = estimate(query.plan, load_prices(), DEFAULTS)
+    usage = {
+        ln.resource: ln for ln in report.unpriced if ln.price_id in ("aws:sqs/queue:Queue", "aws:cloudwatch/eventRule:EventRule")
+    }
+    assert set(usage) == {r["name"] for r in query.of_type("aws:sqs/queue:Queue")} | {
+        r["name"] for r in query.of_type("aws:cloudwatch/eventRule:EventRule")
+    }
+    assert len(usage) >= 2 and all(
+        ln.note.startswith("not estimated: billed per use (https://aws.amazon.com/") for ln in usage.values()
+    )
+
+
+def test_who_resizes_a_managed_node_group_comes_from_the_plan(dev: PlanQuery) -> None:
+    """Under `autoscaler: karpenter` nothing resizes the system group (Pulumi.yaml, autoscaler); the Cluster
+    Autoscaler's release is what moves a group between its min and max."""
+    karpenter = estimate(karpenter_workload_plan().plan, load_prices(), DEFAULTS)
+    system = line(karpenter, "nodes-system-group", "2 x m6i.large")
+    assert "no Cluster Autoscaler in the plan, so nothing resizes it" in system.note and "moves it" not in system.note
+    managed = line(estimate(dev.plan, load_prices(), DEFAULTS), "nodes-system-group", "2 x t3.medium")
+    assert "the Cluster Autoscaler of autoscaler-release moves it" in managed.note
+
+
+def test_cli_prices_another_stacks_plan_after_a_warning_into_its_own_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dev: PlanQuery
+) -> None:
+    """Like policy-check: dev's plan priced with prod's assumptions keeps dev's cost.json as it is."""
+    (tmp_path / "plan.json").write_text(json.dumps(dev.plan))
+    (tmp_path / "cost.json").write_text("dev's own\n")
+    code, out, err = run(["--plan", str(tmp_path / "plan.json"), "--stack", "prod", "--out", str(tmp_path)], capsys)
+    assert code == 0
+    assert err == (
+        f"offline-cost: warning: {tmp_path / 'plan.json'} is a plan of stack 'dev', priced with stack 'prod''s cost "
+        "assumptions; writing cost.prod.json, so dev's own cost.json stays as it is\n"
+    )
+    assert (tmp_path / "cost.json").read_text() == "dev's own\n"
+    assert json.loads((tmp_path / "cost.prod.json").read_text())["stack"] == "dev"
+    assert f"Wrote {tmp_path / 'cost.prod.json'}" in out
+
+
+def test_cli_warns_about_another_stacks_plan_without_out_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dev: PlanQuery
+) -> None:
+    (tmp_path / "plan.json").write_text(json.dumps(dev.plan))
+    code, _, err = run(["--plan", str(tmp_path / "plan.json"), "--stack", "prod"], capsys)
+    assert code == 0 and err.count("\n") == 1 and "is a plan of stack 'dev', priced with stack 'prod'" in err
+    assert list(tmp_path.iterdir()) == [tmp_path / "plan.json"]

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "settings.py", ".gitignore")
 PROJECT_DIRS = ("components", "offline", "policies")
 ADMIN_ARN = "arn:aws:iam::123456789012:role/platform-admin"
+BARE_RESOURCE = {"urn": "u", "type": "t", "name": "n", "inputs": {}, "provider": None}
 
 
 def git(repo: Path, *args: str) -> str:
@@ -208,6 +209,10 @@ def test_two_plan_files(tmp_path: Path) -> None:
         ("{not json", "is not JSON"),
         ({"resources": [{"urn": "x"}]}, "has no 'type'"),
         ({"stack": "prod", "resources": []}, "different stacks"),
+        (
+            {"stack": "dev", "resources": [{**BARE_RESOURCE, "ignoreChanges": ["a."]}]},
+            "ignoreChanges of u: 'a.' is no property path",
+        ),
     ],
 )
 def test_a_malformed_plan_file_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, content: Any, words: str) -> None:
@@ -225,3 +230,19 @@ def test_an_unwritable_output_directory_is_one_line_exit_2(tmp_path: Path) -> No
     result = diff(tmp_path, "--plans", str(plan), str(plan), out=blocker)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.startswith(f"diff: cannot write the diff into {blocker}") and result.stderr.count("\n") == 1
+
+
+def test_a_warning_is_reported_but_does_not_fail_the_diff(tmp_path: Path) -> None:
+    """A node group minimum raised while desiredSize is ignored may be refused by EKS (offline/plan_diff.py,
+    terraform-aws-modules/terraform-aws-eks#2508): the warning reaches the terminal, diff.json and diff.md, and the
+    exit code stays 0 (the change itself is valid). Catches: a warning lost on the way to the pull request."""
+    plan = stack_plan("dev").plan
+    head = json.loads(json.dumps(plan))
+    node_group = next(r for r in head["resources"] if r["type"] == "aws:eks/nodeGroup:NodeGroup")
+    node_group["inputs"]["scalingConfig"]["minSize"] = 2
+    old, new = write(tmp_path / "old.json", plan), write(tmp_path / "new.json", head)
+    result = diff(tmp_path, "--plans", str(old), str(new), out=tmp_path / "out")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "WARNING: minSize rises to 2" in result.stdout
+    (warning,) = next(r for r in report(tmp_path / "out")["resources"] if r["name"] == node_group["name"])["warnings"]
+    assert "desiredSize=2" in warning and "**Warnings**" in (tmp_path / "out" / "diff.md").read_text()

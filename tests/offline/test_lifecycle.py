@@ -93,6 +93,11 @@ def test_every_runtime_need_holds_in_the_shipped_stacks(stack: str, controller: 
         # The log group deleted after its sweeper: what EKS re-creates after destroy would stay.
         ("control-plane-log-group-swept", lambda p: drop_dependencies(p, "cluster-control-plane-logs", "sweeper")),
         ("volume-deletion", lambda p: drop_dependencies(p, "storage-ebs-pvc-released", "addons-")),
+        # The CSI driver no longer waiting for its own role: its policy could be detached while it still deletes.
+        (
+            "csi-driver-permissions",
+            lambda p: drop_dependencies(p, "addons-ebs-csi-driver", "addons-ebs-csi", resource_type="aws:eks/addon:Addon"),
+        ),
         ("node-permissions", lambda p: drop_dependencies(p, "nodes-system-group", "::iam", "cluster-eks")),
         ("nodes-cluster", lambda p: drop_dependencies(p, "nodes-system-group", "cluster-eks")),
         ("control-plane-permissions", lambda p: drop_dependencies(p, "cluster-eks", "iam-cluster")),

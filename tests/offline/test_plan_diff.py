@@ -6,9 +6,27 @@ it relies on, and the realistic mistake it would catch.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from offline.plan_diff import CREATE, DELETE, ResourceDiff, StackDiff, diff_plans, format_path, render_text, show
+import pytest
+
+from offline.plan_diff import (
+    CREATE,
+    DELETE,
+    IGNORED,
+    SAME,
+    BadPlan,
+    ResourceDiff,
+    StackDiff,
+    contains,
+    diff_plans,
+    format_path,
+    parse_property_path,
+    render_text,
+    show,
+)
+from offline.pr_comment import StackReport, render_markdown
 from offline.replacements import MAY_REPLACE, REPLACE, UPDATE
 from tests.offline.edits import edit, one, plan_copy, resources
 
@@ -250,3 +268,168 @@ def test_the_shipped_prod_plan_diffs_cleanly_against_dev() -> None:
     assert diff.has_changes
     assert all(resource.step in (CREATE, DELETE, UPDATE, REPLACE, MAY_REPLACE) for resource in diff.resources)
     assert resources(plan_copy("prod"), "aws:ec2/natGateway:NatGateway")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ignoreChanges (the plan records the option as Pulumi property paths)
+
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+
+
+def scaling(plan: dict[str, Any]) -> dict[str, Any]:
+    inputs: dict[str, Any] = one(plan, NODE_GROUP)["inputs"]["scalingConfig"]
+    return inputs
+
+
+def test_the_shipped_node_group_ignores_its_desired_size() -> None:
+    """The premise of the tests below: the program sets ignoreChanges on the node group's desired size."""
+    assert one(plan_copy(), NODE_GROUP)["ignoreChanges"] == ["scalingConfig.desiredSize"]
+    assert scaling(plan_copy()) == {"minSize": 1, "maxSize": 3, "desiredSize": 2}
+
+
+def test_an_ignored_desired_size_change_is_shown_but_is_no_update() -> None:
+    """https://www.pulumi.com/docs/iac/concepts/options/ignorechanges/: on updates Pulumi uses the value in its
+    state for an ignored property, so a new desiredSize in the program changes nothing in AWS.
+
+    Catches: `desiredSize: 2 => 3` reported as a node group update that Pulumi never makes (and, the other way,
+    the change silently dropped so nobody learns why the nodes did not scale).
+    """
+    base, head = plan_copy(), plan_copy()
+    scaling(head)["desiredSize"] = 3
+    diff = diff_plans(base, head)
+    ignored = only(diff)
+    assert (ignored.step, ignored.danger, ignored.warnings) == (SAME, "", ())
+    assert [(c.path, c.old, c.new, c.effect) for c in ignored.changes] == [("scalingConfig.desiredSize", 2, 3, IGNORED)]
+    assert set(diff.counts().values()) == {0} and diff.unchanged == len(head["resources"])
+    text = render_text(diff, "a -> b")
+    assert "=  aws:eks/nodeGroup:NodeGroup nodes-system-group (unchanged: only ignored changes)" in text
+    assert "= scalingConfig.desiredSize: 2 => 3   (ignored: Pulumi keeps the value in its state)" in text
+    assert text.endswith(f"Resources: {len(head['resources'])} unchanged (1 with ignored changes only)")
+    document = diff.to_json()
+    assert document["summary"]["update"] == 0 and document["summary"]["ignoredOnly"] == 1
+    assert document["resources"][0]["changes"][0]["effect"] == IGNORED
+
+
+def test_an_ignored_change_next_to_a_real_one_leaves_the_resource_an_update() -> None:
+    """Catches: one ignored path hiding the whole resource, or the ignored path counted into its step."""
+    base, head = plan_copy(), plan_copy()
+    scaling(head).update(desiredSize=3, maxSize=5)
+    changed = only(diff_plans(base, head))
+    assert changed.step == UPDATE
+    assert {c.path: c.effect for c in changed.changes} == {"scalingConfig.desiredSize": IGNORED, "scalingConfig.maxSize": UPDATE}
+
+
+def test_an_ignored_replica_count_of_a_deployment_is_no_update() -> None:
+    """The demo Deployment ignores spec.replicas (a HorizontalPodAutoscaler owns it); other fields still update."""
+    base, replicas, image = plan_copy(), plan_copy(), plan_copy()
+    assert one(base, "kubernetes:apps/v1:Deployment", "demo-httpd")["ignoreChanges"] == ["spec.replicas"]
+    edit(replicas, "kubernetes:apps/v1:Deployment", lambda i: i["spec"].update(replicas=7), "demo-httpd")
+    edit(
+        image,
+        "kubernetes:apps/v1:Deployment",
+        lambda i: i["spec"]["template"]["spec"]["containers"][0].update(image="x:1"),
+        "demo-httpd",
+    )
+    assert only(diff_plans(base, replicas)).step == SAME
+    assert only(diff_plans(base, image)).step == UPDATE
+
+
+@pytest.mark.parametrize(
+    ("option", "path", "ignored"),
+    [
+        ("scalingConfig.desiredSize", ("scalingConfig", "desiredSize"), True),
+        ("scalingConfig", ("scalingConfig", "maxSize"), True),  # below an ignored path
+        ("scalingConfig.desired", ("scalingConfig", "desiredSize"), False),  # a string prefix is no path prefix
+        ("scalingConfig.desiredSize", ("scalingConfig",), False),  # a whole subtree holding it is a real change
+        ('labels["platform.eks/pool"]', ("labels", "platform.eks/pool"), True),
+        ("labels.platform", ("labels", "platform.eks/pool"), False),
+        ("instanceTypes[1]", ("instanceTypes", 1), True),
+        ("instanceTypes[1]", ("instanceTypes", 0), False),
+        ("blockDeviceMappings[*].ebs", ("blockDeviceMappings", 3, "ebs", "volumeSize"), True),
+        ("*", ("anything", "at", "all"), True),
+        ("items[0]", ("items", False), False),  # 0 == False in Python, not in a path
+    ],
+)
+def test_ignore_changes_paths_match_as_pulumi_matches_them(option: str, path: tuple[str | int, ...], ignored: bool) -> None:
+    """pulumi/pulumi sdk/go/common/resource/properties_path.go: parsePropertyPath (dots, [N], ["key"], * and [*])
+    and PropertyPath.Contains (the path or below it, * for any key or index)."""
+    assert contains(parse_property_path(option), path) is ignored
+
+
+def test_a_quoted_key_with_an_escaped_quote_parses() -> None:
+    assert parse_property_path('tags["a \\"b\\" c"].x') == ("tags", 'a "b" c', "x")
+
+
+@pytest.mark.parametrize("option", ["", ".a", "a.", "a[x]", 'a["b', "a[1"])
+def test_a_malformed_ignore_changes_path_is_bad_plan_input(option: str) -> None:
+    """Catches: a typo in a hand-written plan silently ignoring nothing (or everything)."""
+    head = plan_copy()
+    one(head, NODE_GROUP)["ignoreChanges"] = [option]
+    with pytest.raises(BadPlan, match=r"ignoreChanges of .*nodes-system-group"):
+        diff_plans(plan_copy(), head)
+
+
+def test_ignore_changes_must_be_a_list_of_strings() -> None:
+    head = plan_copy()
+    one(head, NODE_GROUP)["ignoreChanges"] = "scalingConfig.desiredSize"
+    with pytest.raises(BadPlan, match="must be a list of property paths"):
+        diff_plans(plan_copy(), head)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A minimum raised above the live desired size
+
+
+def warnings_of(base: dict[str, Any], head: dict[str, Any]) -> tuple[str, ...]:
+    return entry(diff_plans(base, head), NODE_GROUP).warnings
+
+
+def test_a_raised_minimum_while_desired_size_is_ignored_warns_with_the_cli_fix() -> None:
+    """EKS validates UpdateNodegroupConfig against the group's live sizes and refuses a minimum above the live
+    desired size: "Minimum capacity 2 can't be greater than desired size 1" (terraform-aws-modules/terraform-aws-eks
+    issues #2508, #944 and #3521, all with desired size ignored by the module); the fix is
+    `aws eks update-nodegroup-config --scaling-config desiredSize=N` first (wandb/terraform-aws-wandb#201).
+    With desiredSize in ignoreChanges Pulumi sends the old desired size, and the cluster autoscaler may have
+    lowered the live one: the plan cannot know, so the diff warns.
+
+    Catches: `pulumi up` failing in prod on a change the offline diff called a harmless update.
+    """
+    base, head = plan_copy(), plan_copy()
+    scaling(head)["minSize"] = 2
+    diff = diff_plans(base, head)
+    node_group = only(diff)
+    assert node_group.step == UPDATE
+    (warning,) = node_group.warnings
+    assert warning.startswith("minSize rises to 2: EKS refuses it while the live desired size is below 2")
+    assert (
+        "`aws eks update-nodegroup-config --cluster-name eks-platform-dev --nodegroup-name <node group> "
+        "--scaling-config desiredSize=2`" in warning
+    )
+    assert "terraform-aws-eks#2508" in warning
+    assert f"       WARNING: {warning}" in render_text(diff, "a -> b")
+    assert json.loads(json.dumps(diff.to_json()))["resources"][0]["warnings"] == [warning]
+    markdown = render_markdown("a", "b", [StackReport(diff, None, None)])
+    assert "**Warnings**" in markdown and f"aws:eks/nodeGroup:NodeGroup nodes-system-group: {warning}" in markdown
+
+
+def test_the_warning_names_the_node_group_and_raises_the_maximum_when_it_must() -> None:
+    """desiredSize above the live maxSize is refused too (desiredSize can't be greater than maxSize): when the new
+    minimum passes the old maximum, the command raises the maximum in the same call."""
+    base, head = plan_copy(), plan_copy()
+    one(head, NODE_GROUP)["inputs"]["nodeGroupName"] = "system"
+    scaling(head).update(minSize=4, maxSize=6)
+    (warning,) = warnings_of(base, head)
+    assert "--nodegroup-name system --scaling-config desiredSize=4,maxSize=6`" in warning
+
+
+def test_no_warning_without_a_raised_minimum_or_with_a_managed_desired_size() -> None:
+    """Catches: warning on every node group change (people stop reading it) or where Pulumi sets desiredSize
+    itself (then it sends a valid triple and EKS accepts it)."""
+    base = plan_copy()
+    lowered, bigger, managed = plan_copy(), plan_copy(), plan_copy()
+    scaling(lowered)["minSize"] = 0
+    scaling(bigger)["maxSize"] = 5
+    scaling(managed).update(minSize=2, desiredSize=2)
+    one(managed, NODE_GROUP)["ignoreChanges"] = []
+    for head in (lowered, bigger, managed):
+        assert warnings_of(base, head) == ()

@@ -151,7 +151,7 @@ def test_another_stacks_plan_is_checked_with_a_warning_and_keeps_its_report(
     assert code in (0, 1)
     assert err.count("\n") == 1
     assert err.startswith(f"policy-check: warning: {plan} is a plan of stack 'dev', checked with stack 'prod''s policies")
-    assert "report policy-report.prod.json" in err
+    assert "writing policy-report.prod.json" in err
     assert dev_report.read_text() == "[]\n"
     assert isinstance(json.loads((tmp_path / "policy-report.prod.json").read_text()), list)
     assert "policy-check prod:" in out

@@ -14,9 +14,10 @@ import pytest
 
 from offline.plan_query import PlanQuery
 from offline.preview import build_plan
-from tests.conftest import stack_plan
+from tests.conftest import STACKS, stack_plan
 
-VARIANTS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx")]
+# Every stack file, with each ingress controller.
+VARIANTS = [(stack, controller) for stack in STACKS for controller in ("", "ingress-nginx")]
 WORKLOAD_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet")
 
 
@@ -44,7 +45,7 @@ def default_route(table: dict[str, Any]) -> dict[str, Any]:
     return route
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_nat_gateway_sits_in_a_public_subnet(stack: str) -> None:
     query = stack_plan(stack)
     public = subnets(query, "elb")
@@ -53,7 +54,7 @@ def test_every_nat_gateway_sits_in_a_public_subnet(stack: str) -> None:
         assert nat["name"].endswith(subnet["inputs"]["availabilityZone"]), f"{nat['name']} is not in its zone's subnet"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_private_subnets_route_through_a_nat_gateway_of_their_zone_when_there_is_one(stack: str) -> None:
     query = stack_plan(stack)
     public = subnets(query, "elb")
@@ -69,7 +70,7 @@ def test_private_subnets_route_through_a_nat_gateway_of_their_zone_when_there_is
             assert nat_zone[route["natGatewayId"]] == zone, f"{subnet['name']} crosses zones for egress"
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_public_subnets_route_through_the_internet_gateway(stack: str) -> None:
     query = stack_plan(stack)
     (gateway,) = query.of_type("aws:ec2/internetGateway:InternetGateway")
@@ -77,7 +78,7 @@ def test_public_subnets_route_through_the_internet_gateway(stack: str) -> None:
         assert default_route(route_table_of(query, subnet_id)) == {"cidrBlock": "0.0.0.0/0", "gatewayId": f"{gateway['name']}-id"}
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_nodes_run_only_in_private_subnets_and_cover_every_zone(stack: str) -> None:
     query = stack_plan(stack)
     private = subnets(query, "internal-elb")
