@@ -105,6 +105,7 @@ addons = ClusterAddons(
         cluster_name=cluster.cluster_name,
         partition=settings.partition,
         addon_versions=addon_versions,
+        system_pool=SYSTEM_POOL,
         node_dependencies=nodes,
     ),
     on_aws,

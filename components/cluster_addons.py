@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.node_group import POOL_LABEL
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
 from components.versions import AddonVersions
 
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+
+
+def on_pool(pool: str) -> dict[str, Any]:
+    """Required node affinity to one pool, in the shape the CoreDNS add-on's `affinity` setting takes (AWS
+    Containers blog, "Amazon EKS add-ons: advanced configuration": CoreDNS accepts affinity, nodeSelector and
+    tolerations)."""
+    term = {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": [pool]}]}
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
 
 
 @dataclass(frozen=True)
@@ -18,6 +29,8 @@ class ClusterAddonsArgs:
     cluster_name: pulumi.Input[str]
     partition: str
     addon_versions: AddonVersions
+    # The managed pool that carries add-ons and controllers: DNS must not run on nodes Karpenter may consolidate.
+    system_pool: str
     # Add-ons whose pods run on nodes report healthy only once nodes exist; they wait for these.
     node_dependencies: tuple[pulumi.Resource, ...]
 
@@ -39,7 +52,14 @@ class ClusterAddons(pulumi.ComponentResource):
             args.addon_versions.pod_identity_agent,
             after_nodes,
         )
-        self.coredns = self._addon(f"{name}-coredns", args.cluster_name, "coredns", args.addon_versions.coredns, after_nodes)
+        self.coredns = self._addon(
+            f"{name}-coredns",
+            args.cluster_name,
+            "coredns",
+            args.addon_versions.coredns,
+            after_nodes,
+            configuration_values=json.dumps({"affinity": on_pool(args.system_pool)}),
+        )
 
         ebs_csi_role = PodIdentityRole(
             f"{name}-ebs-csi",
@@ -81,6 +101,7 @@ class ClusterAddons(pulumi.ComponentResource):
         addon_version: str,
         opts: pulumi.ResourceOptions,
         pod_identity_associations: list[aws.eks.AddonPodIdentityAssociationArgs] | None = None,
+        configuration_values: str | None = None,
     ) -> aws.eks.Addon:
         return aws.eks.Addon(
             resource_name,
@@ -90,5 +111,6 @@ class ClusterAddons(pulumi.ComponentResource):
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             pod_identity_associations=pod_identity_associations,
+            configuration_values=configuration_values,
             opts=opts,
         )

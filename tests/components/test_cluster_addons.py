@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pulumi_aws as aws
 
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
@@ -14,7 +16,9 @@ def plan():
         nodes = aws.ec2.LaunchTemplate("stand-in-for-nodes")
         ClusterAddons(
             "addons",
-            ClusterAddonsArgs(cluster_name="demo", partition="aws", addon_versions=ADDONS, node_dependencies=(nodes,)),
+            ClusterAddonsArgs(
+                cluster_name="demo", partition="aws", addon_versions=ADDONS, system_pool="system", node_dependencies=(nodes,)
+            ),
         )
 
     return run_component(program)
@@ -51,3 +55,13 @@ def test_every_addon_is_pinned_to_the_row_of_its_kubernetes_minor() -> None:
         "coredns": ADDONS.coredns,
         "aws-ebs-csi-driver": ADDONS.ebs_csi_driver,
     }
+
+
+def test_coredns_runs_on_the_system_pool_only() -> None:
+    """DNS on nodes Karpenter may consolidate or Spot may take back would drop name resolution for a while; the
+    add-on's affinity keeps it on the managed system pool (AWS Containers blog, "Amazon EKS add-ons: advanced
+    configuration"). The mistake: CoreDNS scheduled anywhere once workload pools exist."""
+    coredns = plan().one("aws:eks/addon:Addon", "addons-coredns")
+    affinity = json.loads(coredns["inputs"]["configurationValues"])["affinity"]
+    (term,) = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert term == {"matchExpressions": [{"key": "platform.eks/pool", "operator": "In", "values": ["system"]}]}
