@@ -72,3 +72,14 @@ def test_the_real_cli_gets_the_resolved_pack_config_of_its_stack() -> None:
             assert action["policyPackConfigs"] == f"out/{stack}/policy-pack-config.json"
             checked += 1
     assert checked == 3  # pull-request preview, deploy dev, deploy prod
+
+
+def test_every_deploy_checks_the_kubernetes_step_before_pulumi_up() -> None:
+    """The deploy path runs the same upgrade guard as `make up`, against the running cluster, before the update."""
+    for name, job in workflow("deploy.yml")["jobs"].items():
+        steps = job["steps"]
+        (up,) = [i for i, step in enumerate(steps) if str(step.get("uses", "")).startswith("pulumi/actions@")]
+        stack = steps[up]["with"]["stack-name"]
+        guards = [i for i, step in enumerate(steps) if "offline.upgrade_guard" in str(step.get("run", ""))]
+        assert guards and max(guards) < up, name
+        assert f"--stack {stack}" in steps[guards[0]]["run"] and "--ask-aws" in steps[guards[0]]["run"]

@@ -88,6 +88,10 @@ def policies(query) -> dict[str, dict]:
 
 
 def test_namespace_denies_all_traffic_by_default_and_allows_dns_to_coredns_only() -> None:
+    """The VPC CNI enforces NetworkPolicies once enable_network_policy is on (EKS User Guide, "Limit Pod traffic with
+    Kubernetes network policies"). A Service's ClusterIP is allowed only through a rule whose podSelector matches
+    that Service's selector, k8s-app=kube-dns for CoreDNS (aws/aws-network-policy-agent). The mistake: a DNS rule
+    by namespace alone, or none, and every name lookup times out."""
     specs = policies(plan())
     assert specs["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     (rule,) = specs["allow-dns"]["egress"]
@@ -98,6 +102,9 @@ def test_namespace_denies_all_traffic_by_default_and_allows_dns_to_coredns_only(
 
 
 def test_only_the_ingress_controllers_namespace_reaches_the_apps_and_only_on_their_container_port() -> None:
+    """Policies are evaluated after the Service has translated its port, so they name container ports
+    (aws/aws-network-policy-agent; Kubernetes documentation, "Network Policies"). Kubelet probes need no rule: the
+    agent always admits the node's own address. The mistake: the Service port in the rule, which drops all traffic."""
     query = plan()
     specs = policies(query)
     for app in ("httpd", "tomcat"):

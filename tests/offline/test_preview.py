@@ -184,3 +184,22 @@ def test_output_path_that_is_a_file_exits_2_with_one_line(tmp_path: Path, capsys
     assert code == 2
     assert stdout == ""
     assert stderr.startswith("offline-preview: cannot use") and stderr.count("\n") == 1
+
+
+def test_a_broken_runtime_need_fails_the_preview_like_a_mandatory_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pulumi up` or `destroy` would fail with it, so the preview exits 1 and names the need."""
+    from offline import lifecycle
+
+    rehearse = lifecycle.rehearse
+
+    def with_a_broken_need(plan: dict) -> dict:
+        report = rehearse(plan)
+        report["broken"] = [{"need": "node-egress", "consumer": "urn:x::nodes", "provider": "urn:x::nat"}]
+        return report
+
+    monkeypatch.setattr(lifecycle, "rehearse", with_a_broken_need)
+    code, stdout, _ = run_main(["--stack", "dev", "--out", str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert "broken  node-egress" in stdout and (tmp_path / "out" / "lifecycle.json").exists()

@@ -183,3 +183,31 @@ def test_secrets_of_other_keys_do_not_stop_the_guard(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "moves from 1.33 to 1.34" in result.stdout
+
+
+def test_the_running_clusters_version_is_the_one_to_step_from(fake_aws, capsys: pytest.CaptureFixture[str]) -> None:
+    """With STANDARD support EKS upgrades a control plane itself when standard support ends (EKS User Guide,
+    "Cluster upgrade policy"): the stack output then lags, and stepping from it would let a skip through."""
+    log = fake_aws("1.33")
+    assert main(["--stack", "dev", "--outputs-json", '{"kubernetesVersion": "1.34"}', "--ask-aws"]) == 1
+    assert "would jump from 1.33 to 1.35" in capsys.readouterr().err
+    (call,) = log.read_text().splitlines()
+    assert call.startswith("eks describe-cluster --name eks-platform-dev --region eu-central-1")
+
+
+def test_an_aws_error_other_than_no_cluster_is_bad_input_not_a_first_deployment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "aws"
+    script.write_text("#!/bin/sh\necho 'An error occurred (AccessDeniedException)' >&2\nexit 254\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    assert main(["--stack", "dev", "--outputs-json", "{}", "--ask-aws"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "AccessDeniedException" in err
+
+
+@pytest.mark.parametrize("outputs", ["not json", "[]"])
+def test_outputs_that_are_not_pulumis_json_are_bad_input(outputs: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack", "dev", "--outputs-json", outputs]) == 2
+    assert "pulumi stack output --json" in capsys.readouterr().err
