@@ -39,12 +39,16 @@ import sys, time
 name = {name!r}
 with open({record!r}, "a") as record:
     record.write(f"{{name}} {{' '.join(sys.argv[1:])}} {{time.time()}}\\n")
-if name == "aws":
+if name == "aws" and sys.argv[1:3] == ["eks", "describe-cluster"]:
+    sys.exit("An error occurred (ResourceNotFoundException) when calling the DescribeCluster operation")
+elif name == "aws":
     print("arn:aws:iam::123456789012:user/benchmark")
 elif name == "curl":
     print("198.51.100.7")
 elif sys.argv[1:2] == ["version"]:
     print("v{pulumi_version}")
+elif sys.argv[1:3] == ["stack", "output"]:
+    print("{{}}")
 elif sys.argv[1:3] == ["config", "get"]:
     print('["203.0.113.0/24"]')
 """
