@@ -1,6 +1,6 @@
 """Monthly cost estimate of a plan: `python -m offline.cost --plan out/dev/plan.json --stack dev`.
 
-Prices come from data/prices/aws.json (offline/prices.py), usage the plan cannot show (NAT traffic, log
+Prices come from data/prices/aws.json (offline/analyses/prices.py), usage the plan cannot show (NAT traffic, log
 volume, NLB capacity units, Spot discount) from the stack's `cost*` config keys. A month is the price file's
 `hoursPerMonth` (730). Anything billed without a sourced figure is listed with "no price", never guessed,
 and stays out of the total. `estimate()` is the API (the plan diff prints `CostReport.total_usd` deltas).
@@ -22,10 +22,10 @@ from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from offline.plan_query import PlanQuery, Resource, report_name_for
+from offline.analyses.prices import PRICE_FILE, PriceBook, PriceError, RegionPrices, load_prices
+from offline.plan.query import PlanQuery, Resource, report_name_for
+from offline.plan.stack_files import StackFileError, project_name, stack_config
 from offline.policy_run import PolicyInputError, check_plan_shape, read_plan
-from offline.prices import PRICE_FILE, PriceBook, PriceError, RegionPrices, load_prices
-from offline.stack_config import StackFileError, project_name, stack_config
 
 if TYPE_CHECKING:
     # Imported lazily elsewhere: importing the program's settings early would pin it before a preview runs.
@@ -639,7 +639,7 @@ def analyse(
     plan: Mapping[str, Any], stack: str, prices: PriceBook, project_dir: Path = PROJECT_DIR, on: date | None = None
 ) -> tuple[CostReport, Any]:
     """The cost report and the deploy-time estimate of one plan (what `make offline-preview` prints)."""
-    from offline.deploy_time import critical_path, load_durations
+    from offline.analyses.deploy_time import critical_path, load_durations
     from offline.lifecycle import waits_for
 
     report = estimate(plan, prices, stack_assumptions(stack, project_dir), on)

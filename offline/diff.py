@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from offline.plan_diff import BadPlan, StackDiff, diff_plans, render_text
+from offline.change.plan_diff import BadPlan, StackDiff, diff_plans, render_text
+from offline.change.pr_report import StackReport, render_markdown
+from offline.plan.stack_files import available_stacks
 from offline.policy_run import PolicyInputError, check_plan_shape, read_plan
-from offline.pr_comment import StackReport, render_markdown
-from offline.stack_config import available_stacks
 from offline.upgrade_guard import BadVersion
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent

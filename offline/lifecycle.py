@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from offline.plan_query import PlanQuery, Resource
+from offline.plan.query import PlanQuery, Resource
 
 REPORT_NAME: Final = "lifecycle.json"
 VOLUME_GATE: Final = "pulumi-python:dynamic/storage:VolumeReleaseGate"

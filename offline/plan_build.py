@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     project_dir = args.project_dir.resolve()
     sys.path[0] = str(project_dir)
 
-    from offline.engine import ProgramError
+    from offline.plan.engine import ProgramError
     from offline.preview import BadInput, build_plan
 
     args.out.mkdir(parents=True, exist_ok=True)

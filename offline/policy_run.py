@@ -31,9 +31,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from offline.engine import UNKNOWN as PLAN_UNKNOWN
-from offline.plan_query import report_name_for
-from offline.stack_config import StackFileError, project_name, stack_config
+from offline.plan.engine import UNKNOWN as PLAN_UNKNOWN
+from offline.plan.query import report_name_for
+from offline.plan.stack_files import StackFileError, project_name, stack_config
 from policies.eks_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent

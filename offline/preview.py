@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from offline import lifecycle
+from offline.analyses.graph import write_graph
+from offline.analyses.manifests import write_manifests
+from offline.analyses.prices import PriceFileError, load_prices
 from offline.cost import preview_lines
-from offline.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
-from offline.graph import write_graph
-from offline.manifests import write_manifests
+from offline.plan.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
+from offline.plan.stack_files import StackFileError, project_name, stack_config
 from offline.policy_config import write_pack_config
 from offline.policy_run import PolicyInputError, check_plan, load_pack_config
-from offline.prices import PriceFileError, load_prices
-from offline.stack_config import StackFileError, project_name, stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

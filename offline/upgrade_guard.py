@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from offline.engine import UNKNOWN
-from offline.replacements import PULUMI_EKS_ADDONS, PULUMI_EKS_NODE_GROUP
-from offline.stack_config import StackFileError, config_value, project_name
+from offline.change.replacements import PULUMI_EKS_ADDONS, PULUMI_EKS_NODE_GROUP
+from offline.plan.engine import UNKNOWN
+from offline.plan.stack_files import StackFileError, config_value, project_name
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
 

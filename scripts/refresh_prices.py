@@ -27,8 +27,8 @@ from typing import Any, Protocol
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from offline.prices import PRICE_FILE, FieldReader, PriceFileError, load_prices, unit_of  # noqa: E402
-from offline.stack_config import StackFileError, available_stacks, project_name, stack_config  # noqa: E402
+from offline.analyses.prices import PRICE_FILE, FieldReader, PriceFileError, load_prices, unit_of  # noqa: E402
+from offline.plan.stack_files import StackFileError, available_stacks, project_name, stack_config  # noqa: E402
 
 API_DOC = "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_pricing_GetProducts.html"
 PRICING_ENDPOINT_REGION = "us-east-1"

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from offline.analyses.prices import PRICE_FILE, load_prices
 from offline.cost import estimate
-from offline.prices import PRICE_FILE, load_prices
 from settings import CostAssumptions
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from offline.stack_config import stack_config
+from offline.plan.stack_files import stack_config
 from settings import KEYS, ConfigError, check_config_keys, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent

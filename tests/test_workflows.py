@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from offline.stack_config import available_stacks
+from offline.plan.stack_files import available_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"

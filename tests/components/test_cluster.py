@@ -7,7 +7,7 @@ import pytest
 
 from components.cluster import Cluster, ClusterArgs, principal_key
 from components.versions import KUBERNETES_RELEASES
-from offline.engine import MOCK_DEPLOYER_ROLE
+from offline.plan.engine import MOCK_DEPLOYER_ROLE
 from tests.conftest import run_component
 
 ADDONS = KUBERNETES_RELEASES["1.35"].addons

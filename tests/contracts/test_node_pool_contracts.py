@@ -15,7 +15,7 @@ import pytest
 
 from components.node_group import EKS_TAINT_EFFECTS, POOL_LABEL
 from offline.lifecycle import check_needs
-from offline.plan_query import PlanQuery
+from offline.plan.query import PlanQuery
 from settings import SYSTEM_POOL
 from tests.conftest import karpenter_workload_plan, managed_pools_plan, stack_plan
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.stack_config import available_stacks
+from offline.plan.stack_files import available_stacks
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # configTypeDeclaration in project.json: additionalProperties false.

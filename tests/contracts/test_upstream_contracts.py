@@ -15,11 +15,11 @@ import pytest
 
 from components.versions import KUBERNETES_RELEASES
 from components.volume_release_gate import CLUSTER_TAG
-from offline.engine import MOCK_DEPLOYER_ROLE
 from offline.lifecycle import check_needs
-from offline.plan_query import PlanQuery
+from offline.plan.engine import MOCK_DEPLOYER_ROLE
+from offline.plan.query import PlanQuery
+from offline.plan.stack_files import stack_config
 from offline.preview import PROJECT_DIR, build_plan
-from offline.stack_config import stack_config
 from settings import PROJECT, partition_of
 from tests.conftest import STACKS, stack_plan
 

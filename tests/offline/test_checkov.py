@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.manifests import kubernetes_objects, write_manifests
+from offline.analyses.manifests import kubernetes_objects, write_manifests
 from tests.conftest import STACKS, stack_plan
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

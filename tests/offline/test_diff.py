@@ -233,7 +233,7 @@ def test_an_unwritable_output_directory_is_one_line_exit_2(tmp_path: Path) -> No
 
 
 def test_a_warning_is_reported_but_does_not_fail_the_diff(tmp_path: Path) -> None:
-    """A node group minimum raised while desiredSize is ignored may be refused by EKS (offline/plan_diff.py,
+    """A node group minimum raised while desiredSize is ignored may be refused by EKS (offline/change/plan_diff.py,
     terraform-aws-modules/terraform-aws-eks#2508): the warning reaches the terminal, diff.json and diff.md, and the
     exit code stays 0 (the change itself is valid). Catches: a warning lost on the way to the pull request."""
     plan = stack_plan("dev").plan

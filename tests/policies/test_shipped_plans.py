@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from offline.plan_query import PlanQuery
+from offline.plan.query import PlanQuery
 from offline.policy_run import Violation, evaluate, load_pack_config, resolve_settings
 from tests.conftest import STACKS, stack_plan
 

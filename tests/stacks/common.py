@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from offline.plan_query import PlanQuery
+from offline.plan.query import PlanQuery
 
 AWS_PROVIDER = "pulumi:providers:aws"
 

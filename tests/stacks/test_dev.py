@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from offline.plan_query import PlanQuery
+from offline.plan.query import PlanQuery
 from tests.stacks.common import check_common
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from offline.plan.stack_files import available_stacks
 from offline.policy_run import environment_pack_config
 from offline.preview import main
-from offline.stack_config import available_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_FILE = (ROOT / "Pulumi.dev.yaml").read_text()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from offline.plan_query import PlanQuery
+from offline.plan.query import PlanQuery
 from tests.stacks.common import check_common
 
 

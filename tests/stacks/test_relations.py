@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from offline.plan_query import PlanQuery
+from offline.plan.query import PlanQuery
 from offline.preview import build_plan
 from tests.conftest import STACKS, stack_plan
 

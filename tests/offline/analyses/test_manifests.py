@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from components.versions import KARPENTER, KARPENTER_CRD
-from offline.manifests import kubernetes_objects, write_manifests
+from offline.analyses.manifests import kubernetes_objects, write_manifests
 from tests.conftest import STACKS, karpenter_workload_plan, stack_plan
 
 # Demo workloads on everywhere: each stack's version must accept every object the program can declare.

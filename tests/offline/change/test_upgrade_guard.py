@@ -5,7 +5,7 @@ https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html; node group
 before its next upgrade, https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterVersion.html; EKS does
 not update an add-on when the cluster moves, https://docs.aws.amazon.com/eks/latest/userguide/updating-an-add-on.html.
 
-The plans here are the shipped dev plan with version inputs written in (tests/offline/edits.py), standing in for the
+The plans here are the shipped dev plan with version inputs written in (tests/offline/change/edits.py), standing in for the
 program's own version inputs; test_diff.py checks the same rules on real git history.
 """
 
@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from offline.plan_diff import diff_plans
+from offline.change.plan_diff import diff_plans
 from offline.upgrade_guard import ADDON, CONTROL_PLANE, NODES, carriers, check_plans, main, table_addon_version
-from tests.offline.edits import one, plan_copy, resources, with_versions
+from tests.offline.change.edits import one, plan_copy, resources, with_versions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NODE_GROUP_TYPES = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
 
 

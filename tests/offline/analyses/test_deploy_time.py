@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from offline.deploy_time import (
+from offline.analyses.deploy_time import (
     DURATIONS_FILE,
     DeployTimeError,
     critical_path,
@@ -16,7 +16,7 @@ from offline.deploy_time import (
     runtime_need,
 )
 from offline.lifecycle import waits_for
-from offline.plan_query import PlanQuery
+from offline.plan.query import PlanQuery
 from tests.policies.plans import STACK_URN, plan_resource
 
 PREFIX = "urn:pulumi:test::eks-platform::"

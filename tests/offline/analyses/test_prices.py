@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from offline.prices import PRICE_FILE, PriceFileError, UnknownRegion, load_prices, unit_of
+from offline.analyses.prices import PRICE_FILE, PriceFileError, UnknownRegion, load_prices, unit_of
 
 
 def shipped() -> dict[str, Any]:

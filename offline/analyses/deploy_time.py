@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from offline.analyses.prices import FieldReader
 from offline.cost import load_balancer_services
-from offline.plan_query import PlanQuery, Resource
-from offline.prices import FieldReader
+from offline.plan.query import PlanQuery, Resource
 
-DURATIONS_FILE = Path(__file__).resolve().parent.parent / "data" / "deploy-durations.json"
+DURATIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "deploy-durations.json"
 WORKLOAD_TYPES = (
     "kubernetes:apps/v1:Deployment",
     "kubernetes:apps/v1:StatefulSet",
@@ -215,7 +215,9 @@ class DeployEstimate:
             source = step.duration.source or step.duration.note
             out.append(f"  {_clock(step.start):>8} +{_clock(step.duration.seconds):<8} {step.name} ({step.type})  [{source}]")
         if self.flagged:
-            out.append("  Waits that lengthen it without a runtime need (heuristic: offline/deploy_time.py runtime_need):")
+            out.append(
+                "  Waits that lengthen it without a runtime need (heuristic: runtime_need in offline/analyses/deploy_time.py):"
+            )
             out.extend(f"    {_name(f.waiter)} waits for {_name(f.waited)}: {_clock(f.saves_seconds)}" for f in self.flagged)
         out.append(
             f"  Without all {self.unneeded_waits} waits that have no runtime need: {_clock(self.without_unneeded_seconds)}"

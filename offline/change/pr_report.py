@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from offline.analyses.prices import PriceError, load_prices
+from offline.change.plan_diff import StackDiff, render_text, summary_line
 from offline.cost import CostInputError, estimate, stack_assumptions
-from offline.plan_diff import StackDiff, render_text, summary_line
 from offline.policy_run import Violation, evaluate, load_pack_config
-from offline.prices import PriceError, load_prices
 
 # Finds the comment to update in place; the trusted comment workflow looks for it (and adds it if missing).
 MARKER: Final = "<!-- eks-platform:offline-diff -->"

@@ -1,10 +1,10 @@
-"""offline.replacements: how input paths meet the upstream rules, and what counts as state or traffic."""
+"""offline.change.replacements: how input paths meet the upstream rules, and what counts as state or traffic."""
 
 from __future__ import annotations
 
 import pytest
 
-from offline.replacements import DANGERS, MAY_REPLACE, REPLACE, UPDATE, change_effect, danger_reason, overlaps, type_rules
+from offline.change.replacements import DANGERS, MAY_REPLACE, REPLACE, UPDATE, change_effect, danger_reason, overlaps, type_rules
 
 
 @pytest.mark.parametrize(

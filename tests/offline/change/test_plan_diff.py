@@ -1,6 +1,6 @@
-"""offline.plan_diff on edited copies of the shipped dev plan: what each kind of change is reported as.
+"""offline.change.plan_diff on edited copies of the shipped dev plan: what each kind of change is reported as.
 
-Every replacement verdict below comes from a source named in offline/replacements.py; each test names the one
+Every replacement verdict below comes from a source named in offline/change/replacements.py; each test names the one
 it relies on, and the realistic mistake it would catch.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from offline.plan_diff import (
+from offline.change.plan_diff import (
     CREATE,
     DELETE,
     IGNORED,
@@ -26,9 +26,9 @@ from offline.plan_diff import (
     render_text,
     show,
 )
-from offline.pr_comment import StackReport, render_markdown
-from offline.replacements import MAY_REPLACE, REPLACE, UPDATE
-from tests.offline.edits import edit, one, plan_copy, resources
+from offline.change.pr_report import StackReport, render_markdown
+from offline.change.replacements import MAY_REPLACE, REPLACE, UPDATE
+from tests.offline.change.edits import edit, one, plan_copy, resources
 
 NODE_GROUP_TYPES = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
 

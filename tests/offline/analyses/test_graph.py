@@ -1,4 +1,4 @@
-"""offline.graph: the plan drawn as Graphviz: an overview of the components, and every resource in its component.
+"""offline.analyses.graph: the plan drawn as Graphviz: an overview of the components, and every resource in its component.
 
 Both draw the transitive reduction of "depends on" (recorded dependencies plus the provider each resource uses).
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from offline.graph import STACK_TYPE, transitive_reduction, write_graph
+from offline.analyses.graph import STACK_TYPE, transitive_reduction, write_graph
 from offline.preview import build_plan
 
 # A DOT quoted string: anything but a quote or backslash, or any backslash escape.
@@ -26,7 +26,7 @@ LABEL_LINE = re.compile(rf"^\s*label=({QUOTED});$")
 
 
 def unquote(text: str) -> str:
-    """The inverse of offline.graph.quote."""
+    """The inverse of offline.analyses.graph.quote."""
     return re.sub(r"\\(.)", lambda match: "\n" if match.group(1) == "n" else match.group(1), text[1:-1])
 
 
@@ -349,7 +349,7 @@ def test_svg_is_rendered_by_graphviz(dev_plan: dict[str, Any], tmp_path: Path) -
 
 def test_the_readme_overview_shows_todays_components(dev_plan: dict[str, Any]) -> None:
     # Regenerate with: make offline-preview STACK=dev OUT=out/dev && cp out/dev/overview.svg docs/overview-dev.svg
-    svg = (Path(__file__).resolve().parents[2] / "docs" / "overview-dev.svg").read_text(encoding="utf-8")
+    svg = (Path(__file__).resolve().parents[3] / "docs" / "overview-dev.svg").read_text(encoding="utf-8")
     shown = set(re.findall(r">([^<>]+)</text>", svg.replace("&#45;", "-")))
     stack = next(r["urn"] for r in dev_plan["resources"] if r["type"] == STACK_TYPE)
     for component in (r for r in dev_plan["resources"] if r["parent"] == stack):

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-PRICE_FILE = Path(__file__).resolve().parent.parent / "data" / "prices" / "aws.json"
+PRICE_FILE = Path(__file__).resolve().parents[2] / "data" / "prices" / "aws.json"
 
 # Price ids the estimate uses, with the unit their figure is per.
 FIXED_UNITS = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from offline.plan_diff import diff_plans
-from offline.pr_comment import MARKER, StackReport, cost_delta, render_markdown
-from tests.offline.edits import edit, plan_copy, resources
+from offline.change.plan_diff import diff_plans
+from offline.change.pr_report import MARKER, StackReport, cost_delta, render_markdown
+from tests.offline.change.edits import edit, plan_copy, resources
 
 
 def markdown_for(head: dict[str, Any], *, with_checks: bool = True) -> str:

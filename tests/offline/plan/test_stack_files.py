@@ -1,4 +1,4 @@
-"""offline.stack_config reads Pulumi.yaml and a stack file the way the CLI does, refusing what the CLI refuses."""
+"""offline.plan.stack_files reads Pulumi.yaml and a stack file the way the CLI does, refusing what the CLI refuses."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from offline.plan.stack_files import StackFileError, stack_config
 from offline.preview import build_plan
-from offline.stack_config import StackFileError, stack_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def project_with(tmp_path: Path, stack_file: str) -> Path:

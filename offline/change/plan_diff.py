@@ -1,7 +1,7 @@
 """What changing one plan into another would do, resource by resource, in the `pulumi preview --diff` style.
 
 Resources are matched by URN: added, removed, changed (every changed input path, old => new), unchanged. Each
-changed resource is an update, a replacement or a "may replace" (offline.replacements says which, with its
+changed resource is an update, a replacement or a "may replace" (offline.change.replacements says which, with its
 source), and a replacement or deletion of something that holds state or serves traffic is called out as a danger.
 A change below a path of the resource's `ignoreChanges` option is shown as ignored: Pulumi keeps the value it has,
 so it is no update, and a resource with only such changes counts as unchanged.
@@ -17,8 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
-from offline.engine import SECRET, UNKNOWN
-from offline.replacements import (
+from offline.change.replacements import (
     MAY_REPLACE,
     PULUMI_EKS_ACCESS_ENTRIES,
     REPLACE,
@@ -28,6 +27,7 @@ from offline.replacements import (
     danger_reason,
     overall,
 )
+from offline.plan.engine import SECRET, UNKNOWN
 from offline.upgrade_guard import check_plans
 
 CREATE: Final = "create"

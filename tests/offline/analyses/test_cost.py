@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from offline.analyses.prices import PRICE_FILE, PriceBook, load_prices
 from offline.cost import (
     README_BEGIN,
     README_END,
@@ -25,13 +26,12 @@ from offline.cost import (
     render_table,
     stack_assumptions,
 )
-from offline.plan_query import PlanQuery
+from offline.plan.query import PlanQuery
 from offline.preview import build_plan
-from offline.prices import PRICE_FILE, PriceBook, load_prices
 from settings import CostAssumptions
 from tests.conftest import karpenter_workload_plan
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = CostAssumptions(nat_data_gb_per_month=100, log_ingest_gb_per_month=5, nlb_capacity_units=1, spot_discount_percent=0)
 
 
