@@ -39,7 +39,8 @@ from offline.policy_run import PolicyInputError, check_plan_shape, read_plan
 from offline.upgrade_guard import BadVersion
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
-PLAN_BUILD: Final = Path(__file__).resolve().parent / "plan_build.py"
+# Inside each tree: its own plan builder, whichever layout its toolkit has (this path and its arguments never move).
+PLAN_BUILD: Final = Path("offline") / "plan_build.py"
 DEFAULT_BASES: Final = ("origin/main", "main")
 WORKING_TREE: Final = "working tree"
 
@@ -119,7 +120,7 @@ def _last_line(text: str) -> str:
 
 def _start_build(project_dir: Path, stacks: list[str], out: Path) -> subprocess.Popen[str]:
     # Each tree is built by its own offline toolkit: a base older or newer than this checkout runs as it would there.
-    command = [sys.executable, str(PLAN_BUILD), "--project-dir", str(project_dir), "--out", str(out)]
+    command = [sys.executable, str(project_dir / PLAN_BUILD), "--project-dir", str(project_dir), "--out", str(out)]
     for stack in stacks:
         command += ["--stack", stack]
     return subprocess.Popen(command, cwd=project_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -127,6 +128,9 @@ def _start_build(project_dir: Path, stacks: list[str], out: Path) -> subprocess.
 
 def build_both(trees: Mapping[str, Path], stacks: list[str], scratch: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """{label: {stack: plan}} for each labelled tree, the trees built in parallel processes."""
+    for label, tree in trees.items():
+        if not (tree / PLAN_BUILD).is_file():
+            raise DiffInputError(f"{label}: has no {PLAN_BUILD}, so its plans cannot be built (older than `make diff`)")
     started = {
         label: (_start_build(tree, stacks, scratch / str(index)), scratch / str(index))
         for index, (label, tree) in enumerate(trees.items())

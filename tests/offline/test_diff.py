@@ -185,6 +185,30 @@ def test_a_base_that_fails_offline_is_one_line_exit_2(repo: Path) -> None:
     assert result.stderr.startswith("diff: HEAD (") and "eks-platform:nodeGroups.system" in result.stderr
 
 
+def test_each_tree_is_built_by_its_own_plan_builder(repo: Path) -> None:
+    """A base from before a layout change only builds with its own offline/plan_build.py (it imports that tree's
+    modules); this checkout's builder would import modules the base does not have."""
+    builder = repo / "offline" / "plan_build.py"
+    builder.write_text('import sys\nsys.exit("built by the base tree\'s own builder")\n')
+    commit(repo, "a base with a builder of its own")
+    git(repo, "checkout", "-q", "HEAD~1", "--", "offline/plan_build.py")
+    result = diff(repo, "--base", "HEAD", "--stack", "dev")
+    assert result.returncode == 2, result.stderr
+    assert (
+        result.stderr
+        == "diff: HEAD (" + git(repo, "rev-parse", "--short=7", "HEAD").strip() + "): built by the base tree's own builder\n"
+    )
+
+
+def test_a_base_without_a_plan_builder_is_one_line_exit_2(repo: Path) -> None:
+    git(repo, "rm", "-q", "offline/plan_build.py")
+    commit(repo, "before make diff existed")
+    git(repo, "checkout", "-q", "HEAD~1", "--", "offline/plan_build.py")
+    result = diff(repo, "--base", "HEAD", "--stack", "dev")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "has no offline/plan_build.py" in result.stderr
+
+
 def test_not_a_repository_points_to_plan_files(tmp_path: Path) -> None:
     result = diff(tmp_path, "--base", "main")
     assert result.returncode == 2 and "--plans OLD NEW" in result.stderr
