@@ -32,13 +32,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from offline.analyses.cost import CostInputError, estimate, stack_assumptions
+from offline.analyses.policy import PolicyInputError, evaluate, load_pack_config
+from offline.analyses.prices import PriceError, load_prices
 from offline.change.plan_diff import BadPlan, StackDiff, diff_plans, render_text
-from offline.change.pr_report import StackReport, render_markdown
-from offline.plan.stack_files import available_stacks
-from offline.policy_run import PolicyInputError, check_plan_shape, read_plan
-from offline.upgrade_guard import BadVersion
+from offline.change.pr_report import StackReport, cost_delta, render_markdown
+from offline.change.upgrade_rules import BadVersion
+from offline.plan.plan_file import PlanFileError, read_plan
+from offline.plan.query import PlanQuery
+from offline.plan.stack_files import PROJECT_DIR, available_stacks
 
-PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
 # Inside each tree: its own plan builder, whichever layout its toolkit has (this path and its arguments never move).
 PLAN_BUILD: Final = Path("offline") / "plan_build.py"
 DEFAULT_BASES: Final = ("origin/main", "main")
@@ -180,14 +183,36 @@ def from_git(project_dir: Path, ref: str | None, requested: list[str] | None) ->
 def from_files(old_path: Path, new_path: Path) -> Sides:
     try:
         old, new = read_plan(old_path), read_plan(new_path)
-        check_plan_shape(old)
-        check_plan_shape(new)
-    except PolicyInputError as error:
+    except PlanFileError as error:
         raise DiffInputError(str(error)) from None
     old_stack, new_stack = old.get("stack"), new.get("stack")
     if old_stack != new_stack or not isinstance(new_stack, str):
         raise DiffInputError(f"the plans are of different stacks: {old_stack!r} in {old_path}, {new_stack!r} in {new_path}")
     return Sides(str(old_path), str(new_path), "", {new_stack: (old, new)})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The pull-request report: the new plan's policy verdicts and the cost change, from the analyses
+
+
+def cost_change(old: PlanQuery, new: PlanQuery) -> str | None:
+    """Both plans priced with this checkout's price file and the stack's usage assumptions; None when the stack
+    cannot be estimated (no prices for its region, no config)."""
+    try:
+        prices = load_prices()
+        assumptions = stack_assumptions(new.stack)
+        return cost_delta(estimate(old, prices, assumptions), estimate(new, prices, assumptions))
+    except (CostInputError, PriceError):
+        return None
+
+
+def stack_report(diff: StackDiff, old_plan: dict[str, Any], new_plan: dict[str, Any], *, with_checks: bool) -> StackReport:
+    """With checks: the new plan's policy verdicts and the cost change. Raises PolicyInputError when the stack has
+    no valid policy config."""
+    if not with_checks:
+        return StackReport(diff, None, None)
+    old, new = PlanQuery(old_plan), PlanQuery(new_plan)
+    return StackReport(diff, tuple(evaluate(new, load_pack_config(diff.stack))), cost_change(old, new))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -230,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             raise DiffInputError("--plans compares two plan files: it takes no --base or --stack")
         sides = from_files(*args.plans) if args.plans else from_git(args.project_dir.resolve(), args.base, args.stacks)
         diffs: list[StackDiff] = [diff_plans(old, new) for old, new in sides.plans.values()]
-        reports = [StackReport.build(diff, *sides.plans[diff.stack], with_checks=args.out is not None) for diff in diffs]
+        reports = [stack_report(diff, *sides.plans[diff.stack], with_checks=args.out is not None) for diff in diffs]
         if args.out is not None:
             write_outputs(args.out, sides, reports)
     except (DiffInputError, BadPlan, BadVersion, PolicyInputError) as error:

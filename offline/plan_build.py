@@ -1,11 +1,13 @@
 """Build the offline plans of one project tree with that tree's own offline toolkit (run by offline.diff).
 
-    python offline/plan_build.py --project-dir <tree> --out <dir> --stack dev --stack prod
+    python <tree>/offline/plan_build.py --project-dir <tree> --out <dir> --stack dev --stack prod
 
-Writes <dir>/<stack>.json (plan.json's content) per stack. It is run by path, not with -m: it puts the tree first on
-sys.path, in place of this file's directory, and only then imports offline.preview. So the program, its settings and
-components, and the engine and mock answers that run them all come from that tree, as `make offline-preview` there
-would. Two trees cannot share a process: the first one's modules would stay in sys.modules.
+Writes <dir>/<stack>.json (plan.json's content) per stack. `make diff` runs each tree's own copy of this file, by
+path, not with -m: it puts the tree first on sys.path, in place of this file's directory, and only then imports the
+tree's plan builder. So the program, its settings and components, and the engine and mock answers that run them all
+come from that tree, as `make offline-preview` there would. Two trees cannot share a process: the first one's modules
+would stay in sys.modules. This file's path, arguments and exit codes are what every tree's `make diff` relies on:
+they never change.
 Exit codes: 0 written, 2 bad input in that tree (one line on stderr), 3 the program fails offline there.
 """
 
@@ -26,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     project_dir = args.project_dir.resolve()
     sys.path[0] = str(project_dir)
 
+    from offline.plan.build import BadInput, build_plan
     from offline.plan.engine import ProgramError
-    from offline.preview import BadInput, build_plan
 
     args.out.mkdir(parents=True, exist_ok=True)
     for stack in args.stacks:

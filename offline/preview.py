@@ -1,7 +1,12 @@
-"""`make offline-preview STACK=<stack> OUT=<dir>`: run the program for a stack offline, write the plan, check policies.
+"""`make offline-preview STACK=<stack> OUT=<dir>`: run the program for a stack offline, write the plan, run every
+analysis over it.
+
+The pipeline, one way: the stack's files -> the program on the mock engine (offline/plan/build.py) -> plan.json
+and the plan object, built once (offline/plan/query.py) -> the analyses (offline/analyses/: manifests, graph,
+lifecycle rehearsal, cost and deploy time, policy pack) -> their reports, written here (offline/reports.py).
 
 Writes plan.json, manifests/, graph.dot (and graph.svg), lifecycle.json, cost.json (cost and deploy-time
-estimate), policy-report.json.
+estimate), policy-pack-config.json, policy-report.json.
 Exit codes: 0 success, 1 a mandatory policy violation or a broken runtime need (lifecycle), 2 bad input (stack
 file, config, policy config, price file).
 """
@@ -15,47 +20,26 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from offline import lifecycle
+from offline import reports
+from offline.analyses import lifecycle
+from offline.analyses.cost import CostInputError
 from offline.analyses.graph import write_graph
 from offline.analyses.manifests import write_manifests
-from offline.analyses.prices import PriceFileError, load_prices
-from offline.cost import preview_lines
-from offline.plan.engine import MOCK_DEPLOYER_ROLE, Plan, run_program
-from offline.plan.stack_files import StackFileError, project_name, stack_config
-from offline.policy_config import write_pack_config
-from offline.policy_run import PolicyInputError, check_plan, load_pack_config
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-
-
-class BadInput(Exception):
-    """A user mistake: printed as one line, exit code 2."""
+from offline.analyses.policy import PolicyInputError, evaluate, load_pack_config, mandatory
+from offline.analyses.prices import PriceBook, PriceError, PriceFileError, load_prices
+from offline.plan.build import BadInput, build_plan
+from offline.plan.engine import ProgramRun
+from offline.plan.plan_file import write_plan
+from offline.plan.query import PlanQuery
+from offline.plan.stack_files import PROJECT_DIR
 
 
-def build_plan(
-    stack: str,
-    project_dir: Path = PROJECT_DIR,
-    overrides: dict[str, str] | None = None,
-    deployer_arn: str = MOCK_DEPLOYER_ROLE,
-) -> Plan:
-    """The stack's plan as `deployer_arn` runs it; `overrides` (full config keys) replace stack file values."""
-    # Imported here so that importing this module does not import the program's settings.
-    from settings import ConfigError
-
-    try:
-        project = project_name(project_dir)
-        config = stack_config(project_dir, stack) | (overrides or {})
-        return run_program(project_dir, project, stack, config, config.get(f"{project}:region", ""), deployer_arn)
-    except (StackFileError, ConfigError) as error:
-        raise BadInput(str(error)) from None
-
-
-def render_tree(plan: Plan) -> str:
+def render_tree(run: ProgramRun) -> str:
     children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
-    for resource in plan.resources:
+    for resource in run.resources:
         children[resource["parent"]].append(resource)
-    width = max(len(r["type"]) for r in plan.resources) + 6
-    lines = [f"     {'Type':<{width}} Name", f"Previewing update ({plan.stack}), offline:"]
+    width = max(len(r["type"]) for r in run.resources) + 6
+    lines = [f"     {'Type':<{width}} Name", f"Previewing update ({run.stack}), offline:"]
 
     def walk(parent: str | None, prefix: str) -> None:
         siblings = children.get(parent, [])
@@ -67,24 +51,28 @@ def render_tree(plan: Plan) -> str:
             walk(resource["urn"], prefix + ("" if parent is None else ("   " if last else "│  ")))
 
     walk(None, "")
-    counts = Counter(resource["type"] for resource in plan.resources)
+    counts = Counter(resource["type"] for resource in run.resources)
     lines.append("")
-    lines.append(f"Resources:\n    + {len(plan.resources)} to create")
+    lines.append(f"Resources:\n    + {len(run.resources)} to create")
     lines.extend(f"      {count:>3} {kind}" for kind, count in sorted(counts.items()))
     lines.append("")
     lines.append("Outputs:")
-    lines.extend(f"    {name}: {json.dumps(value)}" for name, value in plan.outputs.items())
-    if plan.diagnostics:
+    lines.extend(f"    {name}: {json.dumps(value)}" for name, value in run.outputs.items())
+    if run.diagnostics:
         lines.append("")
         lines.append("Diagnostics:")
-        lines.extend(f"    {message}" for message in plan.diagnostics)
+        lines.extend(f"    {message}" for message in run.diagnostics)
     return "\n".join(lines)
 
 
-def write_plan(plan_json: dict[str, Any], out: Path) -> Path:
-    path = out / "plan.json"
-    path.write_text(json.dumps(plan_json, indent=2) + "\n")
-    return path
+def estimate_lines(plan: PlanQuery, stack: str, prices: PriceBook, out: Path, project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The cost and deploy-time tables, and cost.json; a stack the estimate cannot price gets one line instead."""
+    try:
+        report, deploy = reports.estimates(plan, stack, prices, project_dir)
+    except (PriceError, CostInputError) as error:
+        return [f"cost estimate skipped: {error}"]
+    path = reports.write_json(out, reports.COST, reports.cost_document(report, deploy))
+    return [reports.cost_text(report, deploy), "", f"Wrote {path}"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     project_dir = args.project_dir.resolve()
     try:
-        plan = build_plan(args.stack, project_dir)
+        run = build_plan(args.stack, project_dir)
         # Checked before anything is written, so a bad policy config leaves no half-written output.
         pack_config = load_pack_config(args.stack, project_dir)
         prices = load_prices()
@@ -107,24 +95,31 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"offline-preview: cannot use {args.out} as the output directory: {error.strerror}", file=sys.stderr)
         return 2
-    print(render_tree(plan))
-    plan_json = plan.to_json()
-    path = write_plan(plan_json, args.out)
-    manifests = write_manifests(plan_json, args.out)
-    print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
-    for drawing in write_graph(plan_json, args.out):
-        print(f"Wrote {drawing}")
-    print(f"Wrote {write_pack_config(pack_config, args.out)}")
-    rehearsal = lifecycle.rehearse(plan_json)
-    print(f"Wrote {lifecycle.write_report(rehearsal, args.out)}")
-    print()
-    print("\n".join(preview_lines(plan_json, args.stack, prices, args.out, project_dir)))
-    print()
-    for line in lifecycle.summary(rehearsal, args.stack):
-        print(line)
-    policy_verdict = check_plan(plan_json, args.stack, args.out, project_dir=project_dir)
+    print(render_tree(run))
+    document = run.to_json()
+    plan = PlanQuery(document)
+    try:
+        path = write_plan(document, args.out)
+        manifests = write_manifests(plan, args.out)
+        print(f"\nWrote {path} and {len(manifests)} manifests in {args.out / 'manifests'}")
+        for drawing in write_graph(plan, args.out):
+            print(f"Wrote {drawing}")
+        print(f"Wrote {reports.write_json(args.out, reports.PACK_CONFIG, pack_config, sort_keys=True)}")
+        rehearsal = lifecycle.rehearse(plan)
+        print(f"Wrote {reports.write_json(args.out, reports.LIFECYCLE, rehearsal)}")
+        print()
+        print("\n".join(estimate_lines(plan, args.stack, prices, args.out, project_dir)))
+        print()
+        for line in lifecycle.summary(rehearsal, args.stack):
+            print(line)
+        violations = evaluate(plan, pack_config)
+        report = reports.write_json(args.out, reports.POLICY, violations)
+    except reports.ReportWriteError as error:
+        print(f"offline-preview: {error}", file=sys.stderr)
+        return 2
+    print(reports.policy_text(violations, args.stack, len(plan.resources), report))
     # A broken runtime need fails like a mandatory policy: `pulumi up` or `destroy` would fail with it.
-    return max(policy_verdict, 1 if rehearsal["broken"] else 0)
+    return 1 if mandatory(violations) or rehearsal["broken"] else 0
 
 
 if __name__ == "__main__":

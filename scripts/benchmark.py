@@ -57,11 +57,13 @@ elif sys.argv[1:3] == ["config", "get"]:
 def estimate_seconds(stack: str, plan_path: Path) -> float:
     """Time of what the estimate adds to a preview: prices, usage config, cost report and critical path."""
     sys.path.insert(0, str(ROOT))
-    from offline.cost import analyse, load_prices
+    from offline.analyses.prices import load_prices
+    from offline.plan.query import PlanQuery
+    from offline.reports import estimates
 
-    plan = json.loads(plan_path.read_text())
+    plan = PlanQuery(json.loads(plan_path.read_text()))
     started = time.perf_counter()
-    analyse(plan, stack, load_prices(), ROOT)
+    estimates(plan, stack, load_prices(), ROOT)
     return time.perf_counter() - started
 
 

@@ -27,7 +27,8 @@ from typing import Any, Protocol
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from offline.analyses.prices import PRICE_FILE, FieldReader, PriceFileError, load_prices, unit_of  # noqa: E402
+from offline.analyses.prices import PRICE_FILE, PriceFileError, load_prices, unit_of  # noqa: E402
+from offline.analyses.sourced_data import FieldReader  # noqa: E402
 from offline.plan.stack_files import StackFileError, available_stacks, project_name, stack_config  # noqa: E402
 
 API_DOC = "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_pricing_GetProducts.html"
@@ -165,7 +166,7 @@ def refresh(
     client: PricingClient, region: str, instance_types: list[str], path: Path = PRICE_FILE, today: date | None = None
 ) -> list[str]:
     """Rewrite `region` in the price file from the API; returns what was left out, one line each."""
-    document = FieldReader(path).load()
+    document = FieldReader(path, PriceFileError).load()
     load_prices(path)  # refuse to start from a malformed file
     previous = document["regions"].get(region, {"prices": {}, "notSourced": {}})
     prices: dict[str, Any] = {}
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None, client: PricingClient | None = None) -> 
     parser.add_argument("--prices", type=Path, default=PRICE_FILE, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
-        document = FieldReader(args.prices).load()
+        document = FieldReader(args.prices, PriceFileError).load()
         known = {
             p.split(".", 1)[1] for r in document.get("regions", {}).values() for p in r.get("prices", {}) if p.startswith("ec2.")
         }

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from offline.plan.build import build_plan
 from offline.plan.engine import MOCK_DEPLOYER_ROLE, run
 from offline.plan.query import PlanQuery
 from offline.plan.stack_files import available_stacks
-from offline.preview import build_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every stack file: a new Pulumi.<stack>.yaml is tested like the shipped ones, with nothing else to edit.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from offline.policy_run import environment_pack_config
+from offline.analyses.policy import environment_pack_config
 from tests.conftest import STACKS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from offline.analyses.cost import estimate
 from offline.analyses.prices import PRICE_FILE, load_prices
-from offline.cost import estimate
 from settings import CostAssumptions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +181,7 @@ def test_a_figure_the_api_does_not_return_keeps_its_sourced_value(price_file: Pa
 
 def test_refreshed_prices_price_the_nodes(price_file: Path, dev: Any) -> None:
     refresh_prices.refresh(FakePricing(), "eu-central-1", ["t3.medium"], price_file)
-    report = estimate(dev.plan, load_prices(price_file), CostAssumptions(100, 5, 1, 0))
+    report = estimate(dev, load_prices(price_file), CostAssumptions(100, 5, 1, 0))
     nodes = next(line for line in report.lines if line.resource == "nodes-system-group")
     assert nodes.monthly_usd == 2 * 730 * Decimal("0.05")
 

@@ -2,8 +2,7 @@
 
 `pulumi up` creates a resource once everything it waits for exists, many at a time; so the wall time is the
 longest chain of waits, weighted by typical create durations (data/deploy-durations.json, each with its
-source). `critical_path` takes the waits as a mapping so the create edges can come from elsewhere
-(offline/lifecycle.py `waits_for`).
+source). The waits are the plan's create edges (`PlanQuery.create_edges`), the same the lifecycle rehearsal uses.
 
 Some waits exist for `pulumi destroy` ordering or convenience, not because the resource needs the other
 one to run. `runtime_need` is the heuristic that tells them apart (see its docstring); a wait without a
@@ -19,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offline.analyses.prices import FieldReader
-from offline.cost import load_balancer_services
-from offline.plan.query import PlanQuery, Resource
+from offline.analyses.sourced_data import FieldReader
+from offline.plan.query import PlanQuery, Resource, load_balancer_services
 
 DURATIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "deploy-durations.json"
 WORKLOAD_TYPES = (
@@ -285,9 +283,9 @@ def _create_order(waits: Mapping[str, Set[str]]) -> list[str]:
     return order
 
 
-def critical_path(plan: Mapping[str, Any], waits: Mapping[str, Set[str]], durations: DurationTable) -> DeployEstimate:
-    query = PlanQuery(dict(plan))
-    # Only what `waits` names is a step (lifecycle.waits_for leaves out local components, which create nothing).
+def critical_path(query: PlanQuery, durations: DurationTable) -> DeployEstimate:
+    # Only what the create edges name is a step (they leave out local components, which create nothing).
+    waits = query.create_edges
     by_urn = {r["urn"]: r for r in query.resources}
     order = _create_order(waits)
     table = {urn: durations.for_resource(by_urn[urn]) for urn in order}

@@ -1,4 +1,4 @@
-"""Draw a plan (the dict written to plan.json) as Graphviz graphs, `.dot` files plus `.svg` when `dot` is installed.
+"""Draw the plan object as Graphviz graphs, `.dot` files plus `.svg` when `dot` is installed.
 
 - `overview`: one box per top-level component and provider, an arrow where anything in one depends on the other;
   the picture to read first.
@@ -18,6 +18,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from offline.plan.query import PlanQuery
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 PROVIDER_TYPE_PREFIX = "pulumi:providers:"
@@ -136,10 +138,10 @@ def _header(name: str, title: str) -> list[str]:
     ]
 
 
-def render_dot(plan: dict[str, Any]) -> str:
-    tree = _Tree(plan)
+def render_dot(plan: PlanQuery) -> str:
+    tree = _Tree(plan.plan)
     children, is_cluster = tree.children, tree.is_cluster
-    project, stack = str(plan["project"]), str(plan["stack"])
+    project, stack = str(plan.plan["project"]), plan.stack
     lines = _header(f"{project}-{stack}", f"{project} ({stack}): each arrow points from a resource to what it depends on")
     cluster_count = 0
 
@@ -165,9 +167,9 @@ def render_dot(plan: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_overview_dot(plan: dict[str, Any]) -> str:
+def render_overview_dot(plan: PlanQuery) -> str:
     """One node per top-level component or resource; an edge where anything inside one depends on the other."""
-    tree = _Tree(plan)
+    tree = _Tree(plan.plan)
     groups = tree.children[None]
     counts: dict[str, int] = defaultdict(int)
     for resource in tree.resources:
@@ -176,7 +178,7 @@ def render_overview_dot(plan: dict[str, Any]) -> str:
     edges = transitive_reduction(
         (tree.top_level(dependent), tree.top_level(dependency)) for dependent, dependency in tree.edges()
     )
-    project, stack = str(plan["project"]), str(plan["stack"])
+    project, stack = str(plan.plan["project"]), plan.stack
     lines = _header(
         f"{project}-{stack}-overview", f"{project} ({stack}) overview: each arrow points from a component to what it depends on"
     )
@@ -236,7 +238,7 @@ def render_svg(dot_path: Path, svg_path: Path) -> bool:
     return True
 
 
-def write_graph(plan: dict[str, Any], out_dir: Path) -> list[Path]:
+def write_graph(plan: PlanQuery, out_dir: Path) -> list[Path]:
     """Write overview.dot and graph.dot (each with an .svg when Graphviz's `dot` is on PATH); return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

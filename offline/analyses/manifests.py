@@ -1,4 +1,4 @@
-"""One YAML file per Kubernetes object the program declares (Helm releases stay in plan.json)."""
+"""One YAML file per Kubernetes object the plan declares (Helm releases stay in plan.json), for checkov and schemas."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Any
 
 import yaml
 
+from offline.plan.query import PlanQuery
 
-def kubernetes_objects(plan: dict[str, Any]) -> list[dict[str, Any]]:
+
+def kubernetes_objects(plan: PlanQuery) -> list[dict[str, Any]]:
     """The manifests of every declared Kubernetes object, as the provider would apply them."""
     return [
         resource["inputs"]
-        for resource in plan["resources"]
+        for resource in plan.resources
         if resource["custom"]
         and resource["type"].startswith("kubernetes:")
         and not resource["type"].startswith("kubernetes:helm.sh/")
@@ -25,7 +27,7 @@ def manifest_filename(manifest: dict[str, Any]) -> str:
     return f"{scope}-{manifest['kind']}-{metadata['name']}.yaml".lower()
 
 
-def write_manifests(plan: dict[str, Any], out_dir: Path) -> list[Path]:
+def write_manifests(plan: PlanQuery, out_dir: Path) -> list[Path]:
     directory = out_dir / "manifests"
     directory.mkdir(parents=True, exist_ok=True)
     # A manifest left by an earlier run (a renamed object, another ingress controller) would be scanned as current.

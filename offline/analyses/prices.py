@@ -6,14 +6,15 @@ raises `UnknownRegion`. Figures are `Decimal`, so an estimate is exact arithmeti
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from offline.analyses.sourced_data import FieldReader
 
 PRICE_FILE = Path(__file__).resolve().parents[2] / "data" / "prices" / "aws.json"
 
@@ -34,7 +35,6 @@ _EC2 = re.compile(r"^ec2\.[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 _EBS = re.compile(r"^ebs\.(gp2|gp3|io1|io2|st1|sc1|standard)\.storage$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")
 _VERSION = re.compile(r"^1\.[0-9]{2}$")
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class PriceError(Exception):
@@ -100,69 +100,6 @@ def unit_of(price_id: str) -> str | None:
     return None
 
 
-class FieldReader:
-    """Strict reading of a small JSON data file: every check names the offending field in one line."""
-
-    def __init__(self, path: Path, error: type[Exception] = PriceFileError) -> None:
-        self.path = path
-        self.error = error
-
-    def fail(self, where: str, problem: str) -> Exception:
-        return self.error(f"{self.path.name}: {where} {problem}")
-
-    def load(self) -> Any:
-        """The file's JSON, decimals as `Decimal`; a duplicate key is an error (JSON would keep the last)."""
-        try:
-            return json.loads(self.path.read_text(encoding="utf-8"), parse_float=Decimal, object_pairs_hook=_reject_duplicates)
-        except OSError as error:
-            raise self.error(f"cannot read {self.path}: {error.strerror or error}") from None
-        except UnicodeDecodeError:
-            raise self.error(f"{self.path.name}: not UTF-8 text") from None
-        except ValueError as error:
-            raise self.error(f"{self.path.name}: not valid JSON: {error}") from None
-
-    def mapping(self, value: Any, where: str, what: str = "an object") -> dict[str, Any]:
-        if not isinstance(value, dict) or (not value and what != "an object"):
-            raise self.fail(where, f"must be {what}")
-        return dict(value)
-
-    def fields(self, value: Any, where: str, keys: Set[str], optional: Set[str] = frozenset()) -> dict[str, Any]:
-        found = self.mapping(value, where)
-        missing = sorted(keys - set(found))
-        if missing:
-            raise self.fail(where, f"lacks {missing[0]!r}")
-        unknown = sorted(set(found) - keys - optional)
-        if unknown:
-            raise self.fail(where, f"has unknown field {unknown[0]!r} (fields: {', '.join(sorted(keys | optional))})")
-        return found
-
-    def text(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, "must be a non-empty string")
-        return value
-
-    def url(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not re.match(r"^https://[^\s]+$", value):
-            raise self.fail(where, "must be an https:// URL")
-        return value
-
-    def day(self, value: Any, where: str) -> date:
-        if isinstance(value, str) and _DATE.match(value):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise self.fail(where, f"must be a date YYYY-MM-DD, got {value!r}")
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise ValueError(f"key {repeated[0]!r} appears twice")
-    return dict(pairs)
-
-
 def _price(reader: FieldReader, price_id: str, entry: Any, where: str) -> Price:
     expected_unit = unit_of(price_id)
     if expected_unit is None:
@@ -204,7 +141,7 @@ def _region(reader: FieldReader, name: str, entry: Any) -> RegionPrices:
 
 
 def load_prices(path: Path = PRICE_FILE) -> PriceBook:
-    reader = FieldReader(path)
+    reader = FieldReader(path, PriceFileError)
     top = reader.fields(
         reader.load(),
         "the top level",

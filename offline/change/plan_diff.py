@@ -27,8 +27,8 @@ from offline.change.replacements import (
     danger_reason,
     overall,
 )
-from offline.plan.engine import SECRET, UNKNOWN
-from offline.upgrade_guard import check_plans
+from offline.change.upgrade_rules import check_plans
+from offline.plan.plan_file import SECRET, UNKNOWN
 
 CREATE: Final = "create"
 DELETE: Final = "delete"

@@ -1,6 +1,9 @@
 """The pull-request report of `make diff --out`: per stack its diff, dangers, upgrade verdict, policy verdicts and
 monthly cost change, as markdown for the job summary and the PR comment.
 
+It renders what it is given: the diff (offline/change/plan_diff.py), and the new plan's violations and both plans'
+cost reports, which `offline.diff` computes with the analyses.
+
 Everything in the plans comes from the pull request's code, so it is shown only inside code blocks whose fence is
 longer than any backtick run in it: a value cannot close the block and turn into markdown of its own. (A pull request
 that changes this file can still write any report: the comment workflow treats it as untrusted text.)
@@ -12,27 +15,20 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from offline.analyses.prices import PriceError, load_prices
+from offline.analyses.cost import CostReport
+from offline.analyses.policy import Violation, verdict
 from offline.change.plan_diff import StackDiff, render_text, summary_line
-from offline.cost import CostInputError, estimate, stack_assumptions
-from offline.policy_run import Violation, evaluate, load_pack_config
 
 # Finds the comment to update in place; the trusted comment workflow looks for it (and adds it if missing).
 MARKER: Final = "<!-- eks-platform:offline-diff -->"
 
 
-def cost_delta(old_plan: dict[str, Any], new_plan: dict[str, Any]) -> str | None:
-    """The monthly cost change between two plans (offline/cost.py), as markdown; None when it cannot be estimated.
+def cost_delta(before: CostReport, after: CostReport) -> str:
+    """The monthly cost change between two estimates, as markdown.
 
     Both sides are priced with this checkout's price file and the stack's usage assumptions (its cost* keys), so
     the change is the resources' alone. Items without a sourced price stay out of both totals, as in `make cost`.
     """
-    try:
-        prices = load_prices()
-        assumptions = stack_assumptions(str(new_plan.get("stack", "")))
-        before, after = (estimate(plan, prices, assumptions) for plan in (old_plan, new_plan))
-    except (CostInputError, PriceError):
-        return None
     change = after.total_usd - before.total_usd
     unpriced = f"; {len(after.unpriced)} item(s) without a price are not in it" if after.unpriced else ""
     return (
@@ -46,14 +42,6 @@ class StackReport:
     diff: StackDiff
     violations: tuple[Violation, ...] | None  # None: policies not evaluated
     cost: str | None
-
-    @classmethod
-    def build(cls, diff: StackDiff, old_plan: dict[str, Any], new_plan: dict[str, Any], *, with_checks: bool) -> StackReport:
-        """With checks: the new plan's policy verdicts and the cost change. Raises PolicyInputError when the stack has
-        no valid policy config."""
-        if not with_checks:
-            return cls(diff, None, None)
-        return cls(diff, tuple(evaluate(new_plan, load_pack_config(diff.stack))), cost_delta(old_plan, new_plan))
 
     def to_json(self) -> dict[str, Any]:
         document = self.diff.to_json()
@@ -71,10 +59,7 @@ class StackReport:
         return sum(1 for violation in self.violations or () if violation["enforcement"] == level)
 
     def policy_verdict(self) -> str:
-        if self.violations is None:
-            return "not checked"
-        mandatory, advisory = self._count("mandatory"), self._count("advisory")
-        return f"{'FAILED' if mandatory else 'passed'}: {mandatory} mandatory, {advisory} advisory"
+        return "not checked" if self.violations is None else verdict(list(self.violations))
 
 
 def _plain(text: str) -> str:

@@ -2,7 +2,8 @@
 
 This is the program's dry run without credentials or the CLI: every registration is recorded
 whole (type, name, parent, provider, dependencies, inputs, protect) as `pulumi preview` would
-send it to the engine, and the stack outputs are resolved at the end.
+send it to the engine, and the stack outputs are resolved at the end. The record's `to_json()`
+is the plan document (offline/plan/plan_file.py) that everything downstream reads.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from offline.plan.plan_file import SECRET, UNKNOWN
 from settings import partition_of
 
-SECRET = "[secret]"
-UNKNOWN = "[unknown]"
 MOCK_ACCOUNT = "123456789012"
 # The identity the offline engine pretends runs Pulumi (an assumed role, as in CI).
 MOCK_DEPLOYER_ROLE = f"arn:aws:iam::{MOCK_ACCOUNT}:role/offline-preview"
@@ -44,7 +44,9 @@ class ProgramError(Exception):
 
 
 @dataclass(frozen=True)
-class Plan:
+class ProgramRun:
+    """What one run of the program declared."""
+
     project: str
     stack: str
     resources: list[dict[str, Any]]
@@ -250,7 +252,7 @@ def run_program(
     config: Mapping[str, str],
     region: str,
     deployer_arn: str = MOCK_DEPLOYER_ROLE,
-) -> Plan:
+) -> ProgramRun:
     """Run `<project_dir>/__main__.py` as stack `stack` with `config` (full keys, string values)."""
     sys.path.insert(0, str(project_dir))
     try:
@@ -270,7 +272,7 @@ def run(
     config: Mapping[str, str],
     region: str,
     deployer_arn: str = MOCK_DEPLOYER_ROLE,
-) -> Plan:
+) -> ProgramRun:
     """Run `program` on the mock engine as stack `stack`, as `deployer_arn`, and return what it declared."""
     program_log = _ProgramLog()
     logger = logging.getLogger(f"offline.{project}.{stack}")
@@ -299,7 +301,7 @@ def run(
     outputs = {name: _resolve(value) for name, value in sorted(stack_outputs.items())}
     # Registrations arrive from several threads; sort so that the same program gives the same plan.
     resources = sorted(monitor.records, key=lambda record: (record["parent"] is not None, record["urn"]))
-    return Plan(
+    return ProgramRun(
         project=project,
         stack=stack,
         resources=resources,

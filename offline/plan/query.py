@@ -1,10 +1,15 @@
-"""Questions asked of a plan: find resources, follow dependency edges (what `pulumi destroy` orders by)."""
+"""The plan object: one query over a plan document, built once and handed to every analysis.
+
+It answers what the analyses ask of a plan: resources by type, name and URN, children and descendants, whether one
+resource waits for another (what `pulumi destroy` orders by), and the create edges the engine follows.
+"""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable
-from pathlib import Path
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 Resource = dict[str, Any]
@@ -15,6 +20,13 @@ class PlanQuery:
         self.plan = plan
         self.resources: list[Resource] = plan["resources"]
         self._by_urn: dict[str, Resource] = {resource["urn"]: resource for resource in self.resources}
+        self._children: dict[str | None, list[Resource]] = defaultdict(list)
+        for resource in self.resources:
+            self._children[resource.get("parent")].append(resource)
+
+    @property
+    def stack(self) -> str:
+        return str(self.plan.get("stack", ""))
 
     def of_type(self, resource_type: str) -> list[Resource]:
         return [resource for resource in self.resources if resource["type"] == resource_type]
@@ -29,10 +41,10 @@ class PlanQuery:
         return self._by_urn.get(urn)
 
     def children(self, urn: str) -> list[Resource]:
-        return [resource for resource in self.resources if resource["parent"] == urn]
+        return list(self._children.get(urn, ()))
 
     def descendants(self, urn: str) -> Iterable[Resource]:
-        for child in self.children(urn):
+        for child in self._children.get(urn, ()):
             yield child
             yield from self.descendants(child["urn"])
 
@@ -59,18 +71,37 @@ class PlanQuery:
                 stack.extend(resource["urn"] for resource in self.descendants(dependency))
         return False
 
+    @cached_property
+    def create_edges(self) -> Mapping[str, frozenset[str]]:
+        """Each resource the engine creates (custom resources and remote components) -> the ones it waits for.
 
-def report_name_for(plan: Any, plan_path: Path, stack: str, report: str, tool: str, applied: str, writes: bool) -> str:
-    """`report` (e.g. cost.json), unless the plan is another stack's: then one warning line (`applied` says what of
-    `stack` was used), and a name with the stack in it (cost.prod.json), so the plan's own stack keeps its report."""
-    plan_stack = plan.get("stack") if isinstance(plan, dict) else None
-    if not isinstance(plan_stack, str) or plan_stack == stack:
-        return report
-    stem, _, suffix = report.rpartition(".")
-    name = f"{stem}.{stack}.{suffix}"
-    kept = f"; writing {name}, so {plan_stack}'s own {report} stays as it is" if writes else ""
-    print(
-        f"{tool}: warning: {plan_path} is a plan of stack {plan_stack!r}, {applied}{kept}",
-        file=sys.stderr,
-    )
-    return name
+        A dependency on a local component means one on everything inside it, and every resource waits for its
+        provider; local components themselves create nothing and are left out. Computed once per plan.
+        """
+        steps = {r["urn"]: r for r in self.resources if _is_step(r)}
+        edges: dict[str, frozenset[str]] = {}
+        for urn, resource in steps.items():
+            direct = [*resource["dependencies"], *([resource["provider"]] if resource.get("provider") else [])]
+            targets: set[str] = set()
+            for dependency in direct:
+                targets.add(dependency)
+                targets.update(child["urn"] for child in self.descendants(dependency))
+            edges[urn] = frozenset(target for target in targets if target in steps and target != urn)
+        return MappingProxyType(edges)
+
+
+def _is_step(resource: Resource) -> bool:
+    # Remote components (pulumi-eks) are created by the engine like resources; local ones are only grouping.
+    return bool(resource["custom"]) or not str(resource["type"]).startswith(("eks-platform:", "pulumi:pulumi:Stack"))
+
+
+def load_balancer_services(values: Any) -> Iterator[dict[str, Any]]:
+    """Every `service` block of Helm values that asks for a LoadBalancer (where charts put it varies)."""
+    if isinstance(values, dict):
+        if values.get("type") == "LoadBalancer":
+            yield values
+        for value in values.values():
+            yield from load_balancer_services(value)
+    elif isinstance(values, list):
+        for value in values:
+            yield from load_balancer_services(value)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
+
+# The folder holding Pulumi.yaml: where the CLI runs the program, and every command's default project.
+PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
 
 
 class StackFileError(Exception):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from components.node_group import EKS_TAINT_EFFECTS, POOL_LABEL
-from offline.lifecycle import check_needs
+from offline.analyses.lifecycle import check_needs
 from offline.plan.query import PlanQuery
 from settings import SYSTEM_POOL
 from tests.conftest import karpenter_workload_plan, managed_pools_plan, stack_plan
@@ -205,5 +205,5 @@ def test_karpenter_gets_credentials_and_region_without_the_node(plan: str) -> No
     values = query.one("kubernetes:helm.sh/v3:Release", "karpenter-release")["inputs"]["values"]
     (provider,) = query.of_type("pulumi:providers:aws")
     assert {"name": "AWS_REGION", "value": provider["inputs"]["region"]} in values["controller"]["env"]
-    checks = [c for c in check_needs(query.plan) if c.need == "pod-identity-credentials" and "karpenter-release" in c.consumer]
+    checks = [c for c in check_needs(query) if c.need == "pod-identity-credentials" and "karpenter-release" in c.consumer]
     assert len(checks) == 2 and all(c.holds for c in checks)

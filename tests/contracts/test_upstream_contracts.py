@@ -15,11 +15,11 @@ import pytest
 
 from components.versions import KUBERNETES_RELEASES
 from components.volume_release_gate import CLUSTER_TAG
-from offline.lifecycle import check_needs
+from offline.analyses.lifecycle import check_needs
+from offline.plan.build import build_plan
 from offline.plan.engine import MOCK_DEPLOYER_ROLE
 from offline.plan.query import PlanQuery
-from offline.plan.stack_files import stack_config
-from offline.preview import PROJECT_DIR, build_plan
+from offline.plan.stack_files import PROJECT_DIR, stack_config
 from settings import PROJECT, partition_of
 from tests.conftest import STACKS, stack_plan
 
@@ -36,7 +36,7 @@ def config(stack: str, key: str) -> str:
 
 
 def needs_hold(query: PlanQuery, need: str) -> list[str]:
-    checks = [c for c in check_needs(query.plan) if c.need == need]
+    checks = [c for c in check_needs(query) if c.need == need]
     assert checks, f"nothing to check for {need}"
     return [f"{c.consumer} does not wait for {c.provider}" for c in checks if not c.holds]
 

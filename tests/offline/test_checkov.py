@@ -69,7 +69,7 @@ def findings(report: dict[str, Any], outcome: str) -> set[tuple[str, str]]:
 @pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_checkov_finds_nothing_but_the_open_findings(stack: str, controller: str, checkov: Path, tmp_path: Path) -> None:
     # Demos on: every Kubernetes object the program can declare in this stack.
-    paths = write_manifests(stack_plan(stack, controller, demo_workloads=True).plan, tmp_path)
+    paths = write_manifests(stack_plan(stack, controller, demo_workloads=True), tmp_path)
     report = run_checkov(checkov, tmp_path / "manifests")
     # Each manifest is one resource (a workload also yields its pod): fewer means checkov skipped a file.
     assert report["summary"]["resource_count"] >= len(paths)
@@ -90,7 +90,7 @@ def test_checkov_fails_a_privileged_container_and_honours_a_skip_annotation_with
     get_skipped_checks). Its value is split on every "=": a reason containing "=" crashes checkov 3.3.30 (exit code 2).
     """
     httpd = next(
-        m for m in kubernetes_objects(stack_plan("dev").plan) if m["kind"] == "Deployment" and m["metadata"]["name"] == "httpd"
+        m for m in kubernetes_objects(stack_plan("dev")) if m["kind"] == "Deployment" and m["metadata"]["name"] == "httpd"
     )
     directory = tmp_path / "manifests"
     directory.mkdir()

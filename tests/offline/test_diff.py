@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.upgrade_guard import table_addon_version
+from offline.change.upgrade_rules import table_addon_version
 from tests.conftest import stack_plan
 
 ROOT = Path(__file__).resolve().parents[2]

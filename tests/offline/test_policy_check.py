@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from offline import policy_run
-from offline.policy_run import check_plan, main
+from offline.analyses import policy
+from offline.analyses.policy import evaluate, load_pack_config, verdict
+from offline.plan.query import PlanQuery
+from offline.policy_run import main
 from tests.conftest import STACKS, stack_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,11 +110,15 @@ def test_unknown_stack_exits_2_naming_the_known_ones(tmp_path: Path, capsys: pyt
     assert "no stack file Pulumi.no-such-stack.yaml" in err and f"stacks with a file here: {', '.join(STACKS)}" in err
 
 
-def test_check_plan_for_the_preview(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert check_plan(open_endpoint("dev"), "dev", tmp_path) == 1
+def test_a_mandatory_violation_is_exit_1_and_in_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(
+        ["--plan", str(write_plan(tmp_path, open_endpoint("dev"))), "--stack", "dev", "--out", str(tmp_path)], capsys
+    )
+    assert code == 1
     assert json.loads((tmp_path / "policy-report.json").read_text())[0]["policy"] == "eks-public-endpoint-restricted"
-    assert check_plan(copy.deepcopy(stack_plan("dev").plan), "dev", tmp_path) == 0
-    assert "policy-check dev: passed" in capsys.readouterr().out
+    clean = write_plan(tmp_path, copy.deepcopy(stack_plan("dev").plan))
+    code, out, _ = run(["--plan", str(clean), "--stack", "dev", "--out", str(tmp_path)], capsys)
+    assert code == 0 and "policy-check dev: passed" in out
 
 
 def test_module_entry_point(tmp_path: Path) -> None:
@@ -129,15 +135,15 @@ def test_module_entry_point(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and "eks-public-endpoint-restricted" in result.stdout
 
 
-def test_check_plan_in_another_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_stack_of_another_project_brings_its_own_levels(tmp_path: Path) -> None:
     # A project elsewhere (the preview's --project-dir) brings its own stack files and policy levels.
     project = tmp_path / "project"
     (project / "policies" / "config" / "environments").mkdir(parents=True)
     (project / "Pulumi.yaml").symlink_to(ROOT / "Pulumi.yaml")
     (project / "Pulumi.qa.yaml").write_text("config:\n  eks-platform:environment: staging\n")
     (project / "policies" / "config" / "environments" / "staging.json").write_text('{"all": "advisory"}')
-    assert check_plan(open_endpoint("dev"), "qa", tmp_path, project_dir=project) == 0
-    assert "0 mandatory, 1 advisory" in capsys.readouterr().out
+    violations = evaluate(PlanQuery(open_endpoint("dev")), load_pack_config("qa", project))
+    assert verdict(violations) == "passed: 0 mandatory, 1 advisory"
 
 
 def test_another_stacks_plan_is_checked_with_a_warning_and_keeps_its_report(
@@ -171,9 +177,9 @@ def test_a_policy_reading_an_unknown_value_is_only_advisory(monkeypatch: pytest.
             report_violation("empty arn", None)
 
     naive = ResourceValidationPolicy(name="naive-arn", description="Reads arn directly.", validate=reads_unknown)
-    monkeypatch.setattr(policy_run, "ALL_POLICIES", [naive])
+    monkeypatch.setattr(policy, "ALL_POLICIES", [naive])
     resource = {"urn": "urn:r", "type": "aws:x/y:Z", "name": "z", "inputs": {"arn": "[unknown]"}, "provider": None}
-    [violation] = policy_run.evaluate({"resources": [resource]}, {"all": "mandatory"})
+    [violation] = policy.evaluate(PlanQuery({"resources": [resource]}), {"all": "mandatory"})
     assert violation["enforcement"] == "advisory" and "can't run policy during preview" in violation["message"]
     assert "'z'" in violation["message"]
 

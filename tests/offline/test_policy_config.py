@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from offline.analyses.policy import environment_pack_config, merge_pack_configs
 from offline.policy_config import main
-from offline.policy_run import environment_pack_config, merge_pack_configs
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

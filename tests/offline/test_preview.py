@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from offline.plan.query import PlanQuery
 from offline.preview import main
 from tests.conftest import STACKS
 
@@ -190,11 +191,11 @@ def test_a_broken_runtime_need_fails_the_preview_like_a_mandatory_policy(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`pulumi up` or `destroy` would fail with it, so the preview exits 1 and names the need."""
-    from offline import lifecycle
+    from offline.analyses import lifecycle
 
     rehearse = lifecycle.rehearse
 
-    def with_a_broken_need(plan: dict) -> dict:
+    def with_a_broken_need(plan: PlanQuery) -> dict:
         report = rehearse(plan)
         report["broken"] = [{"need": "node-egress", "consumer": "urn:x::nodes", "provider": "urn:x::nat"}]
         return report

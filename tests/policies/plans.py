@@ -6,7 +6,8 @@ import copy
 import json
 from typing import Any
 
-from offline.policy_run import Violation, evaluate
+from offline.analyses.policy import Violation, evaluate
+from offline.plan.query import PlanQuery
 
 STACK_URN = "urn:pulumi:test::eks-platform::pulumi:pulumi:Stack::eks-platform-test"
 AWS_PROVIDER_URN = "urn:pulumi:test::eks-platform::pulumi:providers:aws::aws"
@@ -66,7 +67,7 @@ def check(
         else {"provider": provider_resource["urn"] if resource_type.startswith("aws:") else None}
     )
     resource = plan_resource(resource_type, "subject", inputs, **attachment)
-    violations = evaluate(single_resource_plan(resource, provider_resource), pack_config or STRICT)
+    violations = evaluate(PlanQuery(single_resource_plan(resource, provider_resource)), pack_config or STRICT)
     return [violation for violation in violations if violation["policy"] == policy]
 
 

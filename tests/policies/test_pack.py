@@ -16,8 +16,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from offline.policy_run import PolicyInputError, resolve_settings
-from offline.policy_run import environment_pack_config as load
+from offline.analyses.policy import PolicyInputError, resolve_settings
+from offline.analyses.policy import environment_pack_config as load
 from policies.eks_policies import ALL_POLICIES
 from tests.policies.plans import check
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from offline.analyses.policy import Violation, evaluate, load_pack_config, resolve_settings
 from offline.plan.query import PlanQuery
-from offline.policy_run import Violation, evaluate, load_pack_config, resolve_settings
 from tests.conftest import STACKS, stack_plan
 
 KARPENTER_EXAMPLE = "karpenter-example"
@@ -33,7 +33,7 @@ def mandatory(violations: list[Violation]) -> list[Violation]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_shipped_plan_has_no_mandatory_violation(stack: str) -> None:
-    violations = evaluate(shipped_plan(stack), load_pack_config(stack))
+    violations = evaluate(PlanQuery(shipped_plan(stack)), load_pack_config(stack))
     assert mandatory(violations) == [], json.dumps(violations, indent=2)
 
 
@@ -259,7 +259,7 @@ def kubernetes_object(plan: dict[str, Any], resource_type: str) -> Resource:
     """The plan's first object of the type that no rule objects to (so a mutation is what makes it fail)."""
     query = PlanQuery(plan)
     for candidate in query.of_type(resource_type):
-        if not evaluate({"resources": [candidate]}, {"all": "mandatory"}):
+        if not evaluate(PlanQuery({"resources": [candidate]}), {"all": "mandatory"}):
             return candidate
     providers = query.of_type("pulumi:providers:kubernetes")
     fixture: Resource = {
@@ -361,7 +361,9 @@ MUTATION_IDS = [f"{name}-{stack}" for name, mutation in ALL_MUTATIONS.items() fo
 def test_mutation_is_caught(mutation: Mutation, stack: str) -> None:
     plan = shipped_plan(stack)
     target = mutation.mutate(plan)
-    violations = [violation for violation in evaluate(plan, load_pack_config(stack)) if violation["policy"] == mutation.policy]
+    violations = [
+        violation for violation in evaluate(PlanQuery(plan), load_pack_config(stack)) if violation["policy"] == mutation.policy
+    ]
     on_target = [violation for violation in violations if violation["urn"] == target["urn"]]
     assert on_target, f"{mutation.policy} did not fire on {target['urn']}"
     assert all(f"'{target['name']}'" in violation["message"] for violation in on_target)
@@ -373,7 +375,9 @@ def test_deletion_protection_is_not_required_in_dev() -> None:
     plan = shipped_plan("dev")
     set_input(CLUSTER, "deletionProtection", False)(plan)
     assert [
-        violation for violation in evaluate(plan, load_pack_config("dev")) if violation["policy"] == "eks-deletion-protection"
+        violation
+        for violation in evaluate(PlanQuery(plan), load_pack_config("dev"))
+        if violation["policy"] == "eks-deletion-protection"
     ] == []
 
 
@@ -381,4 +385,4 @@ def test_an_unknown_value_is_not_a_violation() -> None:
     # During a real preview a key ARN created in the same update is unknown; the plan marks it "[unknown]".
     plan = shipped_plan("prod")
     set_input(CLUSTER, "encryptionConfigKeyArn", "[unknown]")(plan)
-    assert mandatory(evaluate(plan, load_pack_config("prod"))) == []
+    assert mandatory(evaluate(PlanQuery(plan), load_pack_config("prod"))) == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.lifecycle import check_needs, rehearse
+from offline.analyses.lifecycle import check_needs, rehearse
 from tests.conftest import STACKS, karpenter_workload_plan, stack_plan
 
 VOLUME_GATE = "pulumi-python:dynamic/storage:VolumeReleaseGate"
@@ -20,7 +20,7 @@ CLEAN_UP_NEEDS = {"volume-deletion", "load-balancer-deletion", "public-addresses
 
 @pytest.mark.parametrize(("stack", "controller"), CASES)
 def test_everything_that_owns_a_cloud_resource_is_deleted_first(stack: str, controller: str) -> None:
-    checks = [c for c in check_needs(stack_plan(stack, controller, demo_workloads=True).plan) if c.need in CLEAN_UP_NEEDS]
+    checks = [c for c in check_needs(stack_plan(stack, controller, demo_workloads=True)) if c.need in CLEAN_UP_NEEDS]
     owners = {c.consumer.rsplit("::", 1)[-1] for c in checks if c.need in ("volume-deletion", "load-balancer-deletion")}
     assert owners == {"storage-ebs-pvc", "storage-ebs-pvc-released", "ingress-release"}
     assert [c for c in checks if not c.holds] == []
@@ -29,7 +29,7 @@ def test_everything_that_owns_a_cloud_resource_is_deleted_first(stack: str, cont
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_stack_as_shipped_is_deleted_in_order(stack: str) -> None:
     # With the stack's own demoWorkloads setting; without the demos the ingress release is the only owner.
-    checks = [c for c in check_needs(stack_plan(stack).plan) if c.need in CLEAN_UP_NEEDS]
+    checks = [c for c in check_needs(stack_plan(stack)) if c.need in CLEAN_UP_NEEDS]
     assert any(c.consumer.endswith("::ingress-release") for c in checks)
     assert [c for c in checks if not c.holds] == []
 
@@ -71,7 +71,7 @@ def test_iam_permissions_outlive_what_uses_them(stack: str) -> None:
     users = [r for r in users if not r["type"].startswith(("aws:iam/", "pulumi:providers:"))]
     for permission in permissions:
         assert any(permission["urn"] in user["dependencies"] for user in users), f"nothing waits for {permission['urn']}"
-    checks = check_needs(query.plan)
+    checks = check_needs(query)
     for need in ("node-permissions", "control-plane-permissions", "volume-deletion"):
         assert any(c.need == need and "iam" in c.provider for c in checks if c.holds), need
 
@@ -80,7 +80,7 @@ def test_with_karpenter_destroy_removes_workloads_then_node_pools_then_waits_the
     """The order `pulumi destroy` follows with Karpenter (README, "Destroy leaves nothing behind"): what runs on a
     Karpenter pool, then its NodePool and EC2NodeClass, then the gate waits for their instances, then Karpenter, its
     role and queue, then the cluster and the network. Waves from the lifecycle rehearsal; a lower wave goes first."""
-    report = rehearse(karpenter_workload_plan().plan)
+    report = rehearse(karpenter_workload_plan())
     waves = {urn: index for index, urns in enumerate(report["destroy"]) for urn in urns}
 
     def wave(type_and_name: str) -> int:

@@ -45,7 +45,7 @@ def test_node_group_runs_in_the_private_subnets(dev: PlanQuery) -> None:
 
 
 def test_every_component_registers_outputs() -> None:
-    from offline.preview import build_plan
+    from offline.plan.build import build_plan
 
     plan = build_plan("dev")
     components = [r["urn"] for r in plan.resources if r["type"].startswith("eks-platform:")]

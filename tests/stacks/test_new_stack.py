@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from offline.analyses.policy import environment_pack_config
 from offline.plan.stack_files import available_stacks
-from offline.policy_run import environment_pack_config
 from offline.preview import main
 
 ROOT = Path(__file__).resolve().parents[2]

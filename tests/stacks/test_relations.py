@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from offline.plan.build import build_plan
 from offline.plan.query import PlanQuery
-from offline.preview import build_plan
 from tests.conftest import STACKS, stack_plan
 
 # Every stack file, with each ingress controller.

@@ -13,21 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
+from offline.analyses.cost import CostInputError, estimate, render_table, stack_assumptions
 from offline.analyses.prices import PRICE_FILE, PriceBook, load_prices
-from offline.cost import (
-    README_BEGIN,
-    README_END,
-    CostInputError,
-    analyse,
-    estimate,
-    main,
-    preview_lines,
-    readme_block,
-    render_table,
-    stack_assumptions,
-)
+from offline.cost import README_BEGIN, README_END, main, readme_block
+from offline.plan.build import build_plan
 from offline.plan.query import PlanQuery
-from offline.preview import build_plan
+from offline.preview import estimate_lines
+from offline.reports import estimates
 from settings import CostAssumptions
 from tests.conftest import karpenter_workload_plan
 
@@ -96,7 +88,7 @@ def test_dev_total_recomputed_by_hand_from_the_price_file(dev: PlanQuery) -> Non
         + p["ec2.t3.medium"] * 2 * 730
         + p["ebs.gp3.storage"] * (2 * 20 + 4)
     )
-    report = estimate(dev.plan, load_prices(), DEFAULTS)
+    report = estimate(dev, load_prices(), DEFAULTS)
     assert report.unpriced == ()
     assert report.total_usd == by_hand
     assert round(by_hand, 2) == Decimal("233.31")
@@ -104,8 +96,8 @@ def test_dev_total_recomputed_by_hand_from_the_price_file(dev: PlanQuery) -> Non
 
 def test_per_zone_nat_adds_exactly_two_gateways_their_addresses_and_nothing_else() -> None:
     p = figures()
-    single = estimate(plan("dev"), load_prices(), DEFAULTS)
-    per_zone = estimate(plan("dev", natStrategy="per-zone"), load_prices(), DEFAULTS)
+    single = estimate(PlanQuery(plan("dev")), load_prices(), DEFAULTS)
+    per_zone = estimate(PlanQuery(plan("dev", natStrategy="per-zone")), load_prices(), DEFAULTS)
     # The traffic assumption is split over the gateways, so only the hours and addresses add up.
     assert per_zone.total_usd - single.total_usd == 2 * 730 * (p["vpc.nat-gateway.hour"] + p["vpc.public-ipv4"])
     processed = [ln.quantity for ln in per_zone.lines if ln.item == "NAT data processed"]
@@ -114,8 +106,8 @@ def test_per_zone_nat_adds_exactly_two_gateways_their_addresses_and_nothing_else
 
 def test_one_more_node_adds_exactly_its_hours_and_its_root_volume() -> None:
     p = figures()
-    two = estimate(plan("dev"), load_prices(), DEFAULTS)
-    three = estimate(plan("dev", nodeGroups=dev_pools(desiredSize=3)), load_prices(), DEFAULTS)
+    two = estimate(PlanQuery(plan("dev")), load_prices(), DEFAULTS)
+    three = estimate(PlanQuery(plan("dev", nodeGroups=dev_pools(desiredSize=3))), load_prices(), DEFAULTS)
     assert three.total_usd - two.total_usd == 730 * p["ec2.t3.medium"] + 20 * p["ebs.gp3.storage"]
     assert (
         line(three, "nodes-system-group", "3 x t3.medium").quantity - line(two, "nodes-system-group", "2 x t3.medium").quantity
@@ -125,13 +117,13 @@ def test_one_more_node_adds_exactly_its_hours_and_its_root_volume() -> None:
 
 def test_instance_type_change_moves_the_total_by_the_price_difference() -> None:
     p = figures()
-    before = estimate(plan("dev"), load_prices(), DEFAULTS)
-    after = estimate(plan("dev", nodeGroups=dev_pools(instanceTypes=["m6i.large"])), load_prices(), DEFAULTS)
+    before = estimate(PlanQuery(plan("dev")), load_prices(), DEFAULTS)
+    after = estimate(PlanQuery(plan("dev", nodeGroups=dev_pools(instanceTypes=["m6i.large"]))), load_prices(), DEFAULTS)
     assert after.total_usd - before.total_usd == 2 * 730 * (p["ec2.m6i.large"] - p["ec2.t3.medium"])
 
 
 def test_an_instance_type_without_a_price_says_no_price_and_stays_out_of_the_total() -> None:
-    report = estimate(plan("dev", nodeGroups=dev_pools(instanceTypes=["x2iedn.32xlarge"])), load_prices(), DEFAULTS)
+    report = estimate(PlanQuery(plan("dev", nodeGroups=dev_pools(instanceTypes=["x2iedn.32xlarge"]))), load_prices(), DEFAULTS)
     nodes = line(report, "nodes-system-group", "2 x x2iedn.32xlarge")
     assert nodes.monthly_usd is None and "no price" in nodes.note
     assert nodes in report.unpriced
@@ -139,7 +131,7 @@ def test_an_instance_type_without_a_price_says_no_price_and_stays_out_of_the_tot
 
 def test_several_instance_types_price_the_first_and_say_so(tmp_path: Path, dev: PlanQuery) -> None:
     fake = book_with(tmp_path, {"ec2.t3.medium": (0.5, "instance-hour")})
-    nodes = line(estimate(dev.plan, fake, DEFAULTS), "nodes-system-group", "2 x t3.medium SPOT")
+    nodes = line(estimate(dev, fake, DEFAULTS), "nodes-system-group", "2 x t3.medium SPOT")
     assert nodes.monthly_usd == 2 * 730 * Decimal("0.5")
     assert "priced as t3.medium, the first of t3.medium, t3a.medium" in nodes.note
 
@@ -147,7 +139,7 @@ def test_several_instance_types_price_the_first_and_say_so(tmp_path: Path, dev: 
 def test_spot_is_a_stated_discount_on_on_demand(tmp_path: Path, dev: PlanQuery) -> None:
     fake = book_with(tmp_path, {"ec2.t3.medium": (0.5, "instance-hour")})
     discounted = CostAssumptions(100, 5, 1, spot_discount_percent=60)
-    nodes = line(estimate(dev.plan, fake, discounted), "nodes-system-group", "2 x t3.medium SPOT")
+    nodes = line(estimate(dev, fake, discounted), "nodes-system-group", "2 x t3.medium SPOT")
     assert nodes.unit_usd == Decimal("0.2")
     assert "SPOT: On-Demand minus 60% (assumption: costSpotDiscountPercent)" in nodes.note
 
@@ -168,25 +160,27 @@ def test_extended_rate_only_after_standard_support_ends(dev: PlanQuery) -> None:
     unset = copy.deepcopy(dev.plan)
     del next(r for r in unset["resources"] if r["type"] == "eks:index:Cluster")["inputs"]["upgradePolicy"]
     for extended in (with_cluster(dev.plan, upgradePolicy={"supportType": "EXTENDED"}), unset):
-        during = line(estimate(extended, prices, DEFAULTS, on=ends), "cluster-eks", "EKS control plane")
-        after = line(estimate(extended, prices, DEFAULTS, on=ends + timedelta(days=1)), "cluster-eks", "EKS control plane")
+        during = line(estimate(PlanQuery(extended), prices, DEFAULTS, on=ends), "cluster-eks", "EKS control plane")
+        after = line(
+            estimate(PlanQuery(extended), prices, DEFAULTS, on=ends + timedelta(days=1)), "cluster-eks", "EKS control plane"
+        )
         assert (during.price_id, during.monthly_usd) == ("eks.cluster.standard", Decimal("73.000"))
         assert (after.price_id, after.monthly_usd) == ("eks.cluster.extended", Decimal("438.000"))
         assert "supportType EXTENDED" in during.note
     # The shipped stacks choose STANDARD (kubernetesSupportType): EKS upgrades the cluster instead of billing more.
-    auto_upgraded = line(estimate(dev.plan, prices, DEFAULTS, on=ends + timedelta(days=1)), "cluster-eks", "EKS control plane")
+    auto_upgraded = line(estimate(dev, prices, DEFAULTS, on=ends + timedelta(days=1)), "cluster-eks", "EKS control plane")
     assert auto_upgraded.price_id == "eks.cluster.standard" and "EKS upgrades it" in auto_upgraded.note
 
 
 def test_version_without_support_calendar_has_no_price(dev: PlanQuery) -> None:
-    report = estimate(with_cluster(dev.plan, version="1.99"), load_prices(), DEFAULTS)
+    report = estimate(PlanQuery(with_cluster(dev.plan, version="1.99")), load_prices(), DEFAULTS)
     control_plane = line(report, "cluster-eks", "EKS control plane")
     assert control_plane.monthly_usd is None and "no support calendar" in control_plane.note
 
 
 def test_default_day_is_the_price_files_as_of_so_the_figure_is_reproducible(dev: PlanQuery) -> None:
     prices = load_prices()
-    assert estimate(dev.plan, prices, DEFAULTS).on == prices.as_of
+    assert estimate(dev, prices, DEFAULTS).on == prices.as_of
 
 
 def without_log_group(plan_json: dict[str, Any]) -> dict[str, Any]:
@@ -198,9 +192,9 @@ def without_log_group(plan_json: dict[str, Any]) -> dict[str, Any]:
 def test_log_storage_is_the_steady_state_of_the_retention(tmp_path: Path, dev: PlanQuery) -> None:
     """Without a log group EKS creates /aws/eks/<cluster>/cluster without retention: storage grows, no price."""
     fake = book_with(tmp_path, {"logs.ingestion": (0.5, "GB"), "logs.storage": (0.03, "GB-month")})
-    unbounded = line(estimate(without_log_group(dev.plan), fake, DEFAULTS), "cluster-eks", "control-plane logs stored")
+    unbounded = line(estimate(PlanQuery(without_log_group(dev.plan)), fake, DEFAULTS), "cluster-eks", "control-plane logs stored")
     assert unbounded.monthly_usd is None and "keeps logs forever" in unbounded.note
-    report = estimate(dev.plan, fake, DEFAULTS)
+    report = estimate(dev, fake, DEFAULTS)
     stored = line(report, "cluster-control-plane-logs", "control-plane logs stored (7-day retention)")
     assert stored.quantity == Decimal(5) * 7 * 12 / 365
     assert line(report, "cluster-eks", "control-plane logs ingested").monthly_usd == Decimal("2.5")
@@ -221,13 +215,13 @@ def test_internal_nlb_has_no_public_addresses(dev: PlanQuery) -> None:
             "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
         },
     )
-    items = [ln.item for ln in estimate(internal, load_prices(), DEFAULTS).lines if ln.resource == "ingress-release"]
+    items = [ln.item for ln in estimate(PlanQuery(internal), load_prices(), DEFAULTS).lines if ln.resource == "ingress-release"]
     assert items == ["Network Load Balancer", "NLB capacity units (1 NLCU on average)"]
 
 
 def test_load_balancer_without_nlb_annotation_is_a_classic_one_without_price(dev: PlanQuery) -> None:
     classic = with_ingress_annotations(dev.plan, {})
-    lines = [ln for ln in estimate(classic, load_prices(), DEFAULTS).lines if ln.resource == "ingress-release"]
+    lines = [ln for ln in estimate(PlanQuery(classic), load_prices(), DEFAULTS).lines if ln.resource == "ingress-release"]
     assert [(ln.item, ln.monthly_usd) for ln in lines] == [("Classic Load Balancer", None)]
 
 
@@ -236,7 +230,7 @@ def test_claims_are_priced_in_whole_gib(dev: PlanQuery, size: str, gib: int) -> 
     changed = copy.deepcopy(dev.plan)
     claim = next(r for r in changed["resources"] if r["type"] == "kubernetes:core/v1:PersistentVolumeClaim")
     claim["inputs"]["spec"]["resources"]["requests"]["storage"] = size
-    volume = line(estimate(changed, load_prices(), DEFAULTS), "storage-ebs-pvc", f"{gib} GiB gp3")
+    volume = line(estimate(PlanQuery(changed), load_prices(), DEFAULTS), "storage-ebs-pvc", f"{gib} GiB gp3")
     assert volume.quantity == gib
 
 
@@ -244,7 +238,7 @@ def test_prod_prices_three_gateways_three_zonal_node_groups_and_larger_roots(pro
     """Prod: three NAT gateways with their addresses, one m6i.large per zone (desired 3 in total), 3 x 50 GiB roots,
     logs kept 90 days; the same NLB, key and control plane as dev, and no demo claim (demoWorkloads is off in prod)."""
     p = figures()
-    report = estimate(prod.plan, load_prices(), stack_assumptions("prod"))
+    report = estimate(prod, load_prices(), stack_assumptions("prod"))
     assert report.unpriced == ()
     assert report.total_usd == (
         p["eks.cluster.standard"] * 730
@@ -263,7 +257,7 @@ def test_prod_prices_three_gateways_three_zonal_node_groups_and_larger_roots(pro
 def test_readme_block_is_what_the_generator_produces_now(dev: PlanQuery, prod: PlanQuery) -> None:
     """Regenerate with `make readme-estimates` when this fails (prices, plans or the estimate changed)."""
     prices = load_prices()
-    analysed = [analyse(query.plan, stack, prices) for stack, query in (("dev", dev), ("prod", prod))]
+    analysed = [estimates(query, stack, prices) for stack, query in (("dev", dev), ("prod", prod))]
     expected = readme_block([report for report, _ in analysed], [deploy.summary() for _, deploy in analysed])
     readme = (ROOT / "README.md").read_text()
     actual = readme[readme.index(README_BEGIN) : readme.index(README_END) + len(README_END)]
@@ -332,7 +326,7 @@ def test_cli_bad_arguments_are_one_line(
 
 
 def test_preview_skips_the_estimate_for_a_region_without_prices_and_writes_no_cost_json(tmp_path: Path, dev: PlanQuery) -> None:
-    lines = preview_lines(with_region(dev.plan, "us-west-2"), "dev", load_prices(), tmp_path)
+    lines = estimate_lines(PlanQuery(with_region(dev.plan, "us-west-2")), "dev", load_prices(), tmp_path)
     assert lines == ["cost estimate skipped: no prices for region 'us-west-2' in aws.json (regions with prices: eu-central-1)"]
     assert not (tmp_path / "cost.json").exists()
 
@@ -353,7 +347,7 @@ def test_preview_with_a_malformed_price_file_exits_2_and_writes_nothing(
 
 
 def test_cost_report_json_is_plain_numbers(dev: PlanQuery) -> None:
-    payload = estimate(dev.plan, load_prices(), DEFAULTS).to_json()
+    payload = estimate(dev, load_prices(), DEFAULTS).to_json()
     json.dumps(payload)
     assert payload["on"] == date.fromisoformat(payload["pricesAsOf"]).isoformat()
 
@@ -373,7 +367,7 @@ def test_claim_whose_class_sets_no_volume_type_has_no_price(dev: PlanQuery) -> N
     changed = copy.deepcopy(dev.plan)
     storage_class = next(r for r in changed["resources"] if r["type"] == "kubernetes:storage.k8s.io/v1:StorageClass")
     del storage_class["inputs"]["parameters"]["type"]
-    volume = line(estimate(changed, load_prices(), DEFAULTS), "storage-ebs-pvc", "volume for claim ebs-pvc")
+    volume = line(estimate(PlanQuery(changed), load_prices(), DEFAULTS), "storage-ebs-pvc", "volume for claim ebs-pvc")
     assert volume.monthly_usd is None and "sets no type" in volume.note
 
 
@@ -382,7 +376,7 @@ def test_karpenter_nodes_are_an_explicit_unpriced_line_per_node_pool() -> None:
     (https://karpenter.sh/docs/concepts/nodepools/#speclimits): the plan has no node count to price, so the report
     lists each pool under "no price" instead of claiming every item is priced."""
     query = karpenter_workload_plan()
-    report = estimate(query.plan, load_prices(), DEFAULTS)
+    report = estimate(query, load_prices(), DEFAULTS)
     pools = [ln for ln in report.lines if ln.item == "nodes Karpenter launches on demand"]
     assert sorted(ln.resource for ln in pools) == ["pool-general-nodepool", "pool-graviton-spot-nodepool"]
     assert all(ln in report.unpriced for ln in pools)
@@ -400,7 +394,7 @@ def test_a_node_pool_without_limit_or_instance_types_says_so() -> None:
     pool = next(r for r in changed["resources"] if r["name"] == "pool-general-nodepool")
     del pool["inputs"]["spec"]["limits"]
     pool["inputs"]["spec"]["template"]["spec"]["requirements"] = []
-    general = line(estimate(changed, load_prices(), DEFAULTS), "pool-general-nodepool", "nodes Karpenter")
+    general = line(estimate(PlanQuery(changed), load_prices(), DEFAULTS), "pool-general-nodepool", "nodes Karpenter")
     assert general.note.startswith("not estimated, no node limit, any instance type;") and general.monthly_usd is None
 
 
@@ -408,7 +402,7 @@ def test_karpenter_interruption_queue_and_rules_are_listed_as_not_estimated() ->
     """Karpenter's interruption handling adds an SQS queue and EventBridge rules, both billed per use
     (https://aws.amazon.com/sqs/pricing/, https://aws.amazon.com/eventbridge/pricing/); the price file has no figure."""
     query = karpenter_workload_plan()
-    report = estimate(query.plan, load_prices(), DEFAULTS)
+    report = estimate(query, load_prices(), DEFAULTS)
     usage = {
         ln.resource: ln for ln in report.unpriced if ln.price_id in ("aws:sqs/queue:Queue", "aws:cloudwatch/eventRule:EventRule")
     }
@@ -423,10 +417,10 @@ def test_karpenter_interruption_queue_and_rules_are_listed_as_not_estimated() ->
 def test_who_resizes_a_managed_node_group_comes_from_the_plan(dev: PlanQuery) -> None:
     """Under `autoscaler: karpenter` nothing resizes the system group (Pulumi.yaml, autoscaler); the Cluster
     Autoscaler's release is what moves a group between its min and max."""
-    karpenter = estimate(karpenter_workload_plan().plan, load_prices(), DEFAULTS)
+    karpenter = estimate(karpenter_workload_plan(), load_prices(), DEFAULTS)
     system = line(karpenter, "nodes-system-group", "2 x m6i.large")
     assert "no Cluster Autoscaler in the plan, so nothing resizes it" in system.note and "moves it" not in system.note
-    managed = line(estimate(dev.plan, load_prices(), DEFAULTS), "nodes-system-group", "2 x t3.medium")
+    managed = line(estimate(dev, load_prices(), DEFAULTS), "nodes-system-group", "2 x t3.medium")
     assert "the Cluster Autoscaler of autoscaler-release moves it" in managed.note
 
 

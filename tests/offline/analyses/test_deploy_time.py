@@ -15,7 +15,6 @@ from offline.analyses.deploy_time import (
     load_durations,
     runtime_need,
 )
-from offline.lifecycle import waits_for
 from offline.plan.query import PlanQuery
 from tests.policies.plans import STACK_URN, plan_resource
 
@@ -69,7 +68,7 @@ def addons_plan() -> dict[str, Any]:
 
 
 def test_a_wait_on_a_component_is_a_wait_on_everything_inside_it() -> None:
-    waits = waits_for(addons_plan())
+    waits = PlanQuery(addons_plan()).create_edges
     # The component itself creates nothing, so only what is inside it is waited for.
     assert waits[urn("web", RELEASE)] == {urn("coredns", ADDON), urn("agent", ADDON), urn("csi", ADDON)}
 
@@ -79,12 +78,12 @@ def test_a_resource_waits_for_its_provider() -> None:
     provider = resource("k8s", "pulumi:providers:kubernetes", (f"{CLUSTER}::cluster",))
     plan["resources"].append(provider)
     next(r for r in plan["resources"] if r["name"] == "web")["provider"] = provider["urn"]
-    assert provider["urn"] in waits_for(plan)[urn("web", RELEASE)]
+    assert provider["urn"] in PlanQuery(plan).create_edges[urn("web", RELEASE)]
 
 
 def test_critical_path_adds_the_sourced_durations_along_the_longest_chain() -> None:
     """Cluster 748 s, nodes 119 s, the Pod Identity agent (60 s, no source) then the CSI driver 900 s, the release 60 s."""
-    estimate = critical_path(addons_plan(), waits_for(addons_plan()), load_durations())
+    estimate = critical_path(PlanQuery(addons_plan()), load_durations())
     assert [step.name for step in estimate.path if step.duration.seconds] == ["cluster", "nodes", "agent", "csi", "web"]
     assert estimate.total_seconds == 748 + 119 + 60 + 900 + 60
     assert estimate.path[0].start == 0 and all(
@@ -98,7 +97,7 @@ def test_release_waiting_for_an_add_on_it_does_not_use_is_flagged_with_its_cost(
     the driver delays it by the 60 s the driver finishes after CoreDNS. Without that wait the run ends with the
     claim instead (it needs the driver, so it is not flagged), 5 s after the driver: the saving is 55 s."""
     plan = addons_plan()
-    estimate = critical_path(plan, waits_for(plan), load_durations())
+    estimate = critical_path(PlanQuery(plan), load_durations())
     assert [(f.waiter, f.waited, f.saves_seconds) for f in estimate.flagged] == [(urn("web", RELEASE), urn("csi", ADDON), 55)]
     assert estimate.without_unneeded_seconds == estimate.total_seconds - 55
 
@@ -157,15 +156,15 @@ def test_pod_identity_users_need_the_agent_and_their_own_role() -> None:
 
 def test_waits_that_form_a_cycle_are_one_line() -> None:
     plan = addons_plan()
-    waits = waits_for(plan)
-    waits[urn("cluster", CLUSTER)] = {urn("web", RELEASE)}
+    (cluster,) = [resource for resource in plan["resources"] if resource["urn"] == urn("cluster", CLUSTER)]
+    cluster["dependencies"] = [urn("web", RELEASE)]
     with pytest.raises(DeployTimeError) as caught:
-        critical_path(plan, waits, load_durations())
+        critical_path(PlanQuery(plan), load_durations())
     assert "cycle" in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_shipped_stack_path_runs_through_cluster_nodes_and_an_add_on(dev: Any) -> None:
-    estimate = critical_path(dev.plan, waits_for(dev.plan), load_durations())
+    estimate = critical_path(dev, load_durations())
     names = [step.name for step in estimate.path]
     assert {"cluster-eks", "nodes-system-group", "addons-ebs-csi-driver", "storage-ebs-pvc"} <= set(names)
     # The ingress, metrics-server and demo apps need no add-on: none of them waits for the EBS CSI driver.

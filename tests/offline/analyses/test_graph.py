@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from offline.analyses.graph import STACK_TYPE, transitive_reduction, write_graph
-from offline.preview import build_plan
+from offline.plan.build import build_plan
+from offline.plan.query import PlanQuery
 
 # A DOT quoted string: anything but a quote or backslash, or any backslash escape.
 QUOTED = r'"(?:[^"\\]|\\.)*"'
@@ -95,7 +96,7 @@ def urn_of(plan: dict[str, Any], resource_type: str, name: str) -> str:
 
 
 def graph_of(plan: dict[str, Any], out_dir: Path, name: str = "graph") -> ParsedDot:
-    write_graph(plan, out_dir)
+    write_graph(PlanQuery(plan), out_dir)
     return parse_dot((out_dir / f"{name}.dot").read_text(encoding="utf-8"))
 
 
@@ -243,9 +244,9 @@ def test_same_plan_gives_the_same_bytes_whatever_the_registration_order(dev_plan
     reordered["resources"].reverse()
     for resource in reordered["resources"]:
         resource["dependencies"] = list(reversed(resource["dependencies"])) * 2
-    write_graph(dev_plan, tmp_path / "first")
-    write_graph(dev_plan, tmp_path / "second")
-    write_graph(reordered, tmp_path / "reordered")
+    write_graph(PlanQuery(dev_plan), tmp_path / "first")
+    write_graph(PlanQuery(dev_plan), tmp_path / "second")
+    write_graph(PlanQuery(reordered), tmp_path / "reordered")
     first = (tmp_path / "first" / "graph.dot").read_bytes()
     assert first == (tmp_path / "second" / "graph.dot").read_bytes()
     assert first == (tmp_path / "reordered" / "graph.dot").read_bytes()
@@ -316,7 +317,7 @@ def test_without_dot_only_the_dot_file_is_written(tmp_path: Path, monkeypatch: p
     out = tmp_path / "out"
     out.mkdir()
     (out / "graph.svg").write_text("stale")
-    assert write_graph(tricky_plan(), out) == [out / "overview.dot", out / "graph.dot"]
+    assert write_graph(PlanQuery(tricky_plan()), out) == [out / "overview.dot", out / "graph.dot"]
     assert not (out / "graph.svg").exists()
 
 
@@ -325,7 +326,7 @@ def test_a_failing_dot_keeps_the_dot_file(
 ) -> None:
     monkeypatch.setenv("PATH", str(fake_dot(tmp_path, 'echo "syntax error" >&2; exit 1')))
     out = tmp_path / "out"
-    assert write_graph(tricky_plan(), out) == [out / "overview.dot", out / "graph.dot"]
+    assert write_graph(PlanQuery(tricky_plan()), out) == [out / "overview.dot", out / "graph.dot"]
     assert (out / "graph.dot").read_text(encoding="utf-8").startswith("digraph ")
     assert not (out / "graph.svg").exists()
     assert "syntax error" in capsys.readouterr().err
@@ -334,7 +335,7 @@ def test_a_failing_dot_keeps_the_dot_file(
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed (Debian: apt-get install graphviz)")
 def test_svg_is_rendered_by_graphviz(dev_plan: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "dev"
-    paths = write_graph(dev_plan, out)
+    paths = write_graph(PlanQuery(dev_plan), out)
     assert paths == [out / "overview.dot", out / "overview.svg", out / "graph.dot", out / "graph.svg"]
     assert ">ClusterAddons</text>" in (out / "overview.svg").read_text(encoding="utf-8")
     svg = (out / "graph.svg").read_text(encoding="utf-8")
@@ -342,7 +343,7 @@ def test_svg_is_rendered_by_graphviz(dev_plan: dict[str, Any], tmp_path: Path) -
     assert ">nodes&#45;system&#45;group</text>" in svg or ">nodes-system-group</text>" in svg
 
     # Graphviz itself must read the escaped names back as they were.
-    write_graph(tricky_plan(), tmp_path / "tricky")
+    write_graph(PlanQuery(tricky_plan()), tmp_path / "tricky")
     tricky_svg = (tmp_path / "tricky" / "graph.svg").read_text(encoding="utf-8")
     assert ">say &quot;hi&quot; {x} \\ end\\</text>" in tricky_svg
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from offline import lifecycle
-from offline.lifecycle import NEEDS, check_needs, rehearse, reversed_edges, waits_for, waves
+from offline.analyses.lifecycle import NEEDS, check_needs, rehearse, reversed_edges, waves
+from offline.plan.query import PlanQuery
 from tests.conftest import karpenter_workload_plan, stack_plan
 
 VARIANTS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx")]
@@ -32,7 +33,7 @@ def drop_dependencies(plan: dict[str, Any], name: str, *fragments: str, resource
 
 
 def broken_needs(plan: dict[str, Any]) -> set[str]:
-    return {check.need for check in check_needs(plan) if not check.holds}
+    return {check.need for check in check_needs(PlanQuery(plan)) if not check.holds}
 
 
 def test_waves_follow_the_longest_path() -> None:
@@ -48,7 +49,7 @@ def test_a_cycle_is_reported() -> None:
 
 def test_a_dependency_on_a_component_is_one_on_everything_inside_it() -> None:
     plan = shipped()
-    edges = waits_for(plan)
+    edges = PlanQuery(plan).create_edges
     claim = resource(plan, "storage-ebs-pvc")["urn"]
     # The claim names the ClusterAddons component's driver; local components themselves create nothing.
     assert resource(plan, "addons-ebs-csi-driver")["urn"] in edges[claim]
@@ -63,8 +64,8 @@ KARPENTER_NEEDS = {"karpenter-instances-terminated", "karpenter-outlives-its-ins
 @pytest.mark.parametrize(("stack", "controller"), [*VARIANTS, ("karpenter-example", "")])
 def test_every_runtime_need_holds_in_the_shipped_stacks(stack: str, controller: str) -> None:
     # As shipped (prod without the demos), then with the demos on, so that every need has something to check.
-    assert rehearse(stack_plan(stack, controller).plan)["broken"] == []
-    report = rehearse(stack_plan(stack, controller, demo_workloads=True).plan)
+    assert rehearse(stack_plan(stack, controller))["broken"] == []
+    report = rehearse(stack_plan(stack, controller, demo_workloads=True))
     assert report["broken"] == []
     # Guards the line above: each need has something to check, so none can hold vacuously.
     checked = {need["need"] for need in report["needs"] if need["pairs"] > 0}
@@ -112,7 +113,7 @@ def test_a_missing_edge_breaks_exactly_its_need(need: str, mutate) -> None:
 def test_a_release_using_pod_identity_without_its_association_is_caught() -> None:
     plan = shipped()
     plan["resources"] = [r for r in plan["resources"] if r["type"] != "aws:eks/podIdentityAssociation:PodIdentityAssociation"]
-    broken = [c for c in check_needs(plan) if not c.holds]
+    broken = [c for c in check_needs(PlanQuery(plan)) if not c.holds]
     assert [(c.need, c.consumer.rsplit("::", 1)[-1]) for c in broken] == [("pod-identity-credentials", "autoscaler-release")]
 
 
@@ -199,7 +200,7 @@ def test_a_missing_karpenter_edge_breaks_its_need(need: str, mutate) -> None:
 
 
 def test_the_gate_waits_for_everything_karpenter_and_its_instances_use() -> None:
-    pairs = [c for c in check_needs(stack_plan("karpenter-example").plan) if c.need == "karpenter-outlives-its-instances"]
+    pairs = [c for c in check_needs(stack_plan("karpenter-example")) if c.need == "karpenter-outlives-its-instances"]
     providers = {c.provider.rsplit("::", 1)[-1] for c in pairs}
     assert {"karpenter-release", "karpenter-crd", "karpenter-controller-inline", "karpenter-controller-association"} <= providers
     assert {"karpenter-interruptions", "karpenter-spot-interruption", "karpenter-node-access", "cluster-eks"} <= providers
@@ -209,7 +210,7 @@ def test_the_gate_waits_for_everything_karpenter_and_its_instances_use() -> None
 
 def test_workloads_on_a_karpenter_pool_go_before_its_node_pool() -> None:
     plan = copy.deepcopy(karpenter_workload_plan().plan)
-    pairs = [c for c in check_needs(plan) if c.need == "workloads-before-their-karpenter-pool"]
+    pairs = [c for c in check_needs(PlanQuery(plan)) if c.need == "workloads-before-their-karpenter-pool"]
     assert {c.consumer.rsplit("::", 1)[-1] for c in pairs} == {
         "demo-httpd",
         "demo-tomcat",

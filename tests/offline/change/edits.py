@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from offline.upgrade_guard import ADDON, CONTROL_PLANE, NODES, VERSION_INPUTS, VersionInput, input_at, table_addon_version
+from offline.change.upgrade_rules import ADDON, CONTROL_PLANE, NODES, VERSION_INPUTS, VersionInput, input_at, table_addon_version
 from tests.conftest import stack_plan
 
 Resource = dict[str, Any]

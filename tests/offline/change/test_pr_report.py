@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from offline.change.plan_diff import diff_plans
-from offline.change.pr_report import MARKER, StackReport, cost_delta, render_markdown
+from offline.change.pr_report import MARKER, render_markdown
+from offline.diff import cost_change, stack_report
+from offline.plan.query import PlanQuery
 from tests.offline.change.edits import edit, plan_copy, resources
 
 
 def markdown_for(head: dict[str, Any], *, with_checks: bool = True) -> str:
     base = plan_copy()
-    report = StackReport.build(diff_plans(base, head), base, head, with_checks=with_checks)
+    report = stack_report(diff_plans(base, head), base, head, with_checks=with_checks)
     return render_markdown("main (1234567)", "working tree", [report])
 
 
@@ -47,13 +49,14 @@ def test_plan_values_cannot_break_out_of_their_code_block() -> None:
 
 
 def test_the_cost_change_prices_both_plans_alike() -> None:
-    """offline/cost.py prices node groups from their scaling config: one more node costs more, no change costs
+    """offline/analyses/cost.py prices node groups from their scaling config: one more node costs more, no change costs
     nothing extra, and a stack without config has no estimate rather than an invented one."""
     bigger = plan_copy()
     for group in resources(bigger, "aws:eks/nodeGroup:NodeGroup"):
         group["inputs"]["scalingConfig"]["desiredSize"] += 1
-    change = cost_delta(plan_copy(), bigger)
+    change = cost_change(PlanQuery(plan_copy()), PlanQuery(bigger))
     assert change is not None and "(+$" in change and "(+$0.00)" not in change
-    assert "(+$0.00)" in str(cost_delta(plan_copy(), plan_copy()))
-    assert cost_delta({**plan_copy(), "stack": "nowhere"}, {**plan_copy(), "stack": "nowhere"}) is None
+    assert "(+$0.00)" in str(cost_change(PlanQuery(plan_copy()), PlanQuery(plan_copy())))
+    nowhere = {**plan_copy(), "stack": "nowhere"}
+    assert cost_change(PlanQuery(nowhere), PlanQuery(nowhere)) is None
     assert "not estimated" in markdown_for(plan_copy(), with_checks=False)

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from offline.change.plan_diff import diff_plans
-from offline.upgrade_guard import ADDON, CONTROL_PLANE, NODES, carriers, check_plans, main, table_addon_version
+from offline.change.upgrade_rules import ADDON, CONTROL_PLANE, NODES, carriers, check_plans, table_addon_version
+from offline.upgrade_guard import main
 from tests.offline.change.edits import one, plan_copy, resources, with_versions
 
 ROOT = Path(__file__).resolve().parents[3]

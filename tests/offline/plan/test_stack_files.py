@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from offline.plan.build import build_plan
 from offline.plan.stack_files import StackFileError, stack_config
-from offline.preview import build_plan
 
 ROOT = Path(__file__).resolve().parents[3]
 
