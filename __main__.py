@@ -13,7 +13,8 @@ from components.karpenter import DISCOVERY_TAG, Karpenter, KarpenterArgs
 from components.karpenter_node_pool import KarpenterNodePool, KarpenterNodePoolArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.network import Network, NetworkArgs
-from components.node_group import POOL_LABEL, NodeGroup, NodeGroupArgs
+from components.node_group import NodeGroup, NodeGroupArgs
+from components.shared.node_pools import POOL_LABEL
 from components.storage import Storage, StorageArgs
 from components.versions import KUBERNETES_RELEASES
 from components.workloads import DemoWorkloads, DemoWorkloadsArgs

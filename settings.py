@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.node_group import EKS_TAINT_EFFECTS, POOL_LABEL, Taint
+from components.shared.node_pools import EKS_TAINT_EFFECTS, POOL_LABEL, Taint
 from components.versions import KUBERNETES_RELEASES
 
 PROJECT = "eks-platform"

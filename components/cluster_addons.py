@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.node_group import POOL_LABEL
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
+from components.shared.node_pools import POOL_LABEL
 from components.versions import AddonVersions
 
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"

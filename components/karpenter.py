@@ -14,9 +14,9 @@ import pulumi_kubernetes as k8s
 from components.helm_release import pinned_release
 from components.iam import create_service_role
 from components.karpenter_instance_gate import KarpenterInstanceGate, KarpenterInstanceGateArgs
-from components.node_group import POOL_LABEL
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
 from components.policy_documents import service_trust_policy
+from components.shared.node_pools import POOL_LABEL
 from components.versions import KARPENTER, KARPENTER_CRD
 
 NAMESPACE = "kube-system"

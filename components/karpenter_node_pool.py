@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.karpenter import DISCOVERY_TAG
-from components.node_group import POOL_LABEL, ROOT_DEVICE, Taint
+from components.shared.node_pools import POOL_LABEL, ROOT_DEVICE, Taint
 from components.versions import KARPENTER_AMI_ALIAS
 
 NODE_CLASS_API = "karpenter.k8s.aws/v1"

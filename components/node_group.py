@@ -7,27 +7,15 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-ROOT_DEVICE = "/dev/xvda"  # root volume of AL2023 EKS AMIs
+from components.shared.node_pools import EKS_TAINT_EFFECTS, POOL_LABEL, ROOT_DEVICE, Taint
+
 # EKS-optimized Amazon Linux 2023 AMI per CPU architecture (aws_eks_node_group ami_type values).
 AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
-# Every node of a pool carries this label with the pool's name, whichever group (or Karpenter) launched it: what
-# controllers and workloads select. The same value on every group of a pool: the cluster autoscaler balances only
-# groups whose labels match (zone and EKS' own node group labels aside).
-POOL_LABEL = "platform.eks/pool"
-# Taint effects as Kubernetes spells them (config, pod tolerations, Karpenter) and as the EKS API does.
-EKS_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 
 def split_evenly(total: int, parts: int) -> list[int]:
     """`total` nodes over `parts` groups, the first groups taking the remainder: 7 over 3 -> [3, 2, 2]."""
     return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
-
-
-@dataclass(frozen=True)
-class Taint:
-    key: str
-    value: str
-    effect: str  # NoSchedule, PreferNoSchedule or NoExecute
 
 
 @dataclass(frozen=True)

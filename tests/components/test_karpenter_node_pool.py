@@ -6,7 +6,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.karpenter_node_pool import KarpenterNodePool, KarpenterNodePoolArgs
-from components.node_group import Taint
+from components.shared.node_pools import Taint
 from components.versions import KARPENTER_AMI_ALIAS
 from tests.conftest import run_component
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pulumi_aws as aws
 import pytest
 
-from components.node_group import NodeGroup, NodeGroupArgs, Taint, split_evenly
+from components.node_group import NodeGroup, NodeGroupArgs, split_evenly
+from components.shared.node_pools import Taint
 from tests.conftest import run_component
 
 ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")

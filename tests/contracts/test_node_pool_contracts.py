@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components.node_group import EKS_TAINT_EFFECTS, POOL_LABEL
+from components.shared.node_pools import EKS_TAINT_EFFECTS, POOL_LABEL
 from offline.analyses.lifecycle import check_needs
 from offline.plan.query import PlanQuery
 from settings import SYSTEM_POOL
