@@ -15,8 +15,8 @@ from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.network import Network, NetworkArgs
 from components.node_group import NodeGroup, NodeGroupArgs
 from components.shared.node_pools import POOL_LABEL
+from components.shared.versions import KUBERNETES_RELEASES
 from components.storage import Storage, StorageArgs
-from components.versions import KUBERNETES_RELEASES
 from components.workloads import DemoWorkloads, DemoWorkloadsArgs
 from settings import SYSTEM_POOL, load_settings
 

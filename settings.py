@@ -20,7 +20,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components.shared.node_pools import EKS_TAINT_EFFECTS, POOL_LABEL, Taint
-from components.versions import KUBERNETES_RELEASES
+from components.shared.versions import KUBERNETES_RELEASES
 
 PROJECT = "eks-platform"
 

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 
 from components.log_group_sweeper import LogGroupSweeper, LogGroupSweeperArgs
-from components.versions import AddonVersions
+from components.shared.versions import AddonVersions
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
 from components.shared.node_pools import POOL_LABEL
-from components.versions import AddonVersions
+from components.shared.versions import AddonVersions
 
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 

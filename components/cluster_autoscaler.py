@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm_release import pinned_release
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
-from components.versions import KUBERNETES_RELEASES
+from components.shared.helm_release import pinned_release
+from components.shared.versions import KUBERNETES_RELEASES
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.policy_documents import aws_managed_policy_arn, service_trust_policy
+from components.shared.policy_documents import aws_managed_policy_arn, service_trust_policy
 
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
 NODE_POLICIES = (

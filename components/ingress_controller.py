@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm_release import pinned_release
-from components.versions import COMMUNITY_INGRESS_NGINX, F5_NGINX_INGRESS, Chart
+from components.shared.helm_release import pinned_release
+from components.shared.versions import COMMUNITY_INGRESS_NGINX, F5_NGINX_INGRESS, Chart
 
 CHARTS = {"f5-nginx": F5_NGINX_INGRESS, "ingress-nginx": COMMUNITY_INGRESS_NGINX}
 

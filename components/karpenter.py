@@ -11,13 +11,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.helm_release import pinned_release
 from components.iam import create_service_role
 from components.karpenter_instance_gate import KarpenterInstanceGate, KarpenterInstanceGateArgs
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
-from components.policy_documents import service_trust_policy
+from components.shared.helm_release import pinned_release
 from components.shared.node_pools import POOL_LABEL
-from components.versions import KARPENTER, KARPENTER_CRD
+from components.shared.policy_documents import service_trust_policy
+from components.shared.versions import KARPENTER, KARPENTER_CRD
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"

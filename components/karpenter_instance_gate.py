@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from components.aws_cli import list_ids, wait_until_none_left
+from components.shared.aws_cli import list_ids, wait_until_none_left
 
 POLL_SECONDS = 15.0
 # The states Karpenter itself counts as an existing instance when it lists its instances

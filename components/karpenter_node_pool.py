@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.karpenter import DISCOVERY_TAG
 from components.shared.node_pools import POOL_LABEL, ROOT_DEVICE, Taint
-from components.versions import KARPENTER_AMI_ALIAS
+from components.shared.versions import KARPENTER_AMI_ALIAS
 
 NODE_CLASS_API = "karpenter.k8s.aws/v1"
 NODE_POOL_API = "karpenter.sh/v1"

@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from components.aws_cli import list_ids
+from components.shared.aws_cli import list_ids
 
 POLL_SECONDS = 15.0
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm_release import pinned_release
-from components.versions import METRICS_SERVER
+from components.shared.helm_release import pinned_release
+from components.shared.versions import METRICS_SERVER
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import create_service_role
-from components.policy_documents import pod_identity_trust_policy
+from components.shared.policy_documents import pod_identity_trust_policy
 
 
 @dataclass(frozen=True)

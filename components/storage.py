@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.containers import HTTPD_USER, httpd_container
-from components.pod_security import ACCEPTED_CHECKOV_FINDINGS, labels_for, pool_affinity, restricted_pod_spec
+from components.shared.containers import HTTPD_USER, httpd_container
+from components.shared.pod_security import ACCEPTED_CHECKOV_FINDINGS, labels_for, pool_affinity, restricted_pod_spec
 from components.volume_release_gate import CLUSTER_TAG, VolumeReleaseGate, VolumeReleaseGateArgs
 
 STORAGE_CLASS = "gp3-encrypted"

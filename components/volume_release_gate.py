@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from components.aws_cli import list_ids, wait_until_none_left
+from components.shared.aws_cli import list_ids, wait_until_none_left
 
 POLL_SECONDS = 10.0
 # Set on every volume of our StorageClass (tagSpecification_1), in the CreateVolume call itself. A key of our

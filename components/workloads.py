@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.containers import HTTPD_PORT, HTTPD_USER, TOMCAT_PORT, TOMCAT_USER, httpd_container, tomcat_containers
-from components.ingress_routing import Route, prefix_rewrites
-from components.pod_security import (
+from components.shared.containers import HTTPD_PORT, HTTPD_USER, TOMCAT_PORT, TOMCAT_USER, httpd_container, tomcat_containers
+from components.shared.ingress_routing import Route, prefix_rewrites
+from components.shared.pod_security import (
     ACCEPTED_CHECKOV_FINDINGS,
     RESTRICTED_NAMESPACE_LABELS,
     labels_for,

@@ -30,7 +30,7 @@ _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 # The program's add-on build per Kubernetes minor (its sources are cited there). Some builds serve many minors
 # (vpc-cni, the EBS CSI driver), so an add-on that keeps its version across an upgrade is right when the table says
 # so, and wrong when the table gives another build. Names as EKS spells them -> the table's fields.
-ADDON_TABLE: Final = "components/versions.py"
+ADDON_TABLE: Final = "components/shared/versions.py"
 _TABLE_FIELDS: Final = {
     "vpc-cni": "vpc_cni",
     "kube-proxy": "kube_proxy",
@@ -41,8 +41,8 @@ _TABLE_FIELDS: Final = {
 
 
 def table_addon_version(addon: str, minor: str) -> str | None:
-    """The add-on build components/versions.py pins for a Kubernetes minor, or None when it names none."""
-    from components.versions import KUBERNETES_RELEASES
+    """The add-on build components/shared/versions.py pins for a Kubernetes minor, or None when it names none."""
+    from components.shared.versions import KUBERNETES_RELEASES
 
     release = KUBERNETES_RELEASES.get(minor)
     field = _TABLE_FIELDS.get(addon)

@@ -6,7 +6,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.cluster import Cluster, ClusterArgs, principal_key
-from components.versions import KUBERNETES_RELEASES
+from components.shared.versions import KUBERNETES_RELEASES
 from offline.plan.engine import MOCK_DEPLOYER_ROLE
 from tests.conftest import run_component
 

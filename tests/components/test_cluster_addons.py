@@ -5,7 +5,7 @@ import json
 import pulumi_aws as aws
 
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
-from components.versions import KUBERNETES_RELEASES
+from components.shared.versions import KUBERNETES_RELEASES
 from tests.conftest import run_component
 
 ADDONS = KUBERNETES_RELEASES["1.34"].addons

@@ -7,7 +7,7 @@ import pytest
 
 from components.karpenter_node_pool import KarpenterNodePool, KarpenterNodePoolArgs
 from components.shared.node_pools import Taint
-from components.versions import KARPENTER_AMI_ALIAS
+from components.shared.versions import KARPENTER_AMI_ALIAS
 from tests.conftest import run_component
 
 ZONES = ("eu-west-1a", "eu-west-1b")

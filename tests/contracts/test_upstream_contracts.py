@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components.versions import KUBERNETES_RELEASES
+from components.shared.versions import KUBERNETES_RELEASES
 from components.volume_release_gate import CLUSTER_TAG
 from offline.analyses.lifecycle import check_needs
 from offline.plan.build import build_plan

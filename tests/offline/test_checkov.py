@@ -27,7 +27,7 @@ CHECKOV = PROJECT_DIR / ".venv-checkov" / "bin" / "checkov"
 CASES = [(stack, controller) for stack in STACKS for controller in ("f5-nginx", "ingress-nginx")]
 
 # Failed checks still open: none. An accepted finding is a skip annotation with its reason on the object itself
-# (components/pod_security.py ACCEPTED_CHECKOV_FINDINGS), never an entry here.
+# (components/shared/pod_security.py ACCEPTED_CHECKOV_FINDINGS), never an entry here.
 OPEN_FINDINGS: set[tuple[str, str]] = set()
 # What checkov records as the reason of a skip annotation that gives none (`checkov.io/skip1: CKV_K8S_43`).
 NO_REASON = "No comment provided"

@@ -124,7 +124,7 @@ ADDON_INPUTS = {
 
 
 def test_a_one_minor_bump_moves_control_plane_nodes_and_every_add_on_together(repo: Path, tmp_path: Path) -> None:
-    """Every add-on whose build differs between the minors in components/versions.py moves (the table keeps one
+    """Every add-on whose build differs between the minors in components/shared/versions.py moves (the table keeps one
     vpc-cni and one EBS CSI build for several minors: those rightly stay)."""
     set_config(repo, "dev", kubernetesVersion="1.34")
     commit(repo, "dev on 1.34")

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.versions import KARPENTER, KARPENTER_CRD
+from components.shared.versions import KARPENTER, KARPENTER_CRD
 from offline.analyses.manifests import kubernetes_objects, write_manifests
 from offline.plan.query import PlanQuery
 from tests.conftest import STACKS, karpenter_workload_plan, stack_plan

@@ -51,7 +51,7 @@ def with_versions(
     plan: dict[str, Any], kubernetes: str, *, nodes: str | None = None, addons: str | None = None
 ) -> dict[str, Any]:
     """The plan with every version input set: control plane and nodes to `kubernetes` (or `nodes`), every add-on to
-    the build components/versions.py pins for `kubernetes` (or for `addons`; a made-up one for a minor it lacks)."""
+    the build components/shared/versions.py pins for `kubernetes` (or for `addons`; a made-up one for a minor it lacks)."""
     minor = addons or kubernetes
     edited = copy.deepcopy(plan)
     for resource in edited["resources"]:

@@ -32,7 +32,7 @@ def node_groups(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_a_one_minor_bump_moves_control_plane_nodes_and_every_add_on_together() -> None:
-    """Every version input set as components/versions.py pins it for each minor: the bump passes, and the diff shows
+    """Every version input set as components/shared/versions.py pins it for each minor: the bump passes, and the diff shows
     the control plane, every node group and every add-on whose build differs between the two minors (the table
     rightly keeps one vpc-cni build for several minors)."""
     base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
@@ -65,10 +65,10 @@ def test_nodes_left_behind_are_refused() -> None:
 
 def test_add_ons_must_take_the_build_the_table_gives_for_the_new_minor() -> None:
     """Catches: the control plane moved but kube-proxy and CoreDNS kept the old minor's builds. vpc-cni keeps its
-    build rightly: components/versions.py pins the same one for both minors (EKS vpc-cni page)."""
+    build rightly: components/shared/versions.py pins the same one for both minors (EKS vpc-cni page)."""
     problems = check_plans(with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35", addons="1.34"))
     assert any(
-        p.startswith("add-on coredns (addons-coredns) is at v1.13.2-eksbuild.11, but components/versions.py gives")
+        p.startswith("add-on coredns (addons-coredns) is at v1.13.2-eksbuild.11, but components/shared/versions.py gives")
         for p in problems
     )
     assert any(p.startswith("add-on kube-proxy (cluster-eks)") for p in problems)

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.versions import Chart
+from components.shared.versions import Chart
 
 
 def pinned_release(

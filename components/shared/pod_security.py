@@ -100,7 +100,7 @@ def scratch_volumes(mounts: dict[str, str]) -> tuple[list[k8s.core.v1.VolumeArgs
 # checkov findings accepted for every workload, each with its reason (checkov.io/skip<N>: <check>=<reason>; the
 # reason must not contain "=", which checkov splits on).
 ACCEPTED_CHECKOV_FINDINGS = {
-    "checkov.io/skip1": "CKV_K8S_43=Images are pinned by exact version tag in components/versions.py; a digest is "
+    "checkov.io/skip1": "CKV_K8S_43=Images are pinned by exact version tag in components/shared/versions.py; a digest is "
     "pinned only once it can be verified from an authoritative source",
     "checkov.io/skip2": "CKV_K8S_15=IfNotPresent with an exact version tag: Always would make every pod start depend on "
     "the registry answering and could pick up a re-pushed tag",

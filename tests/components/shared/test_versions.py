@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from components.versions import KUBERNETES_RELEASES, AddonVersions
+from components.shared.versions import KUBERNETES_RELEASES, AddonVersions
 from settings import SUPPORTED_KUBERNETES_VERSIONS
 
 ADDON_BUILD = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$")

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from components.ingress_routing import Route, prefix_rewrites
+from components.shared.ingress_routing import Route, prefix_rewrites
 
 ROUTES = (Route("/httpd", "httpd-service", 8080), Route("/tomcat", "tomcat-service", 8080))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pulumi_kubernetes as k8s
 
-from components.pod_security import container_security_context, http_probe, resources, scratch_volumes
-from components.versions import HTTPD_IMAGE, TOMCAT_IMAGE
+from components.shared.pod_security import container_security_context, http_probe, resources, scratch_volumes
+from components.shared.versions import HTTPD_IMAGE, TOMCAT_IMAGE
 
 HTTPD_PORT = 8080
 # UIDs of 10000 and more cannot collide with a user of the node (kubelet, system accounts); both images'
