@@ -5,6 +5,9 @@ volume afterwards (after the detach, with retries). Claims depend on this gate a
 driver, the nodes and the cluster, so `pulumi destroy` deletes the claim, then waits here until AWS
 reports no volume of the class left, and only then removes the driver. A timeout fails the destroy loudly,
 naming the volumes, instead of leaving a paid-for orphan behind silently.
+
+Never move or rename this module: Pulumi pickles dynamic providers by reference to it, and `destroy` of a stack
+created before the move would fail.
 """
 
 from __future__ import annotations

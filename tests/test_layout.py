@@ -130,3 +130,53 @@ def test_the_commands_are_where_make_and_the_workflows_call_them() -> None:
 def test_shared_building_blocks_import_no_component(name: str) -> None:
     components = {i for i in IMPORTS[name] if within(i, "components") and not within(i, "components.shared")}
     assert components == set(), name
+
+
+# Stack state holds each dynamic provider pickled by reference to its module and class (pulumi's
+# serialize_provider: dill, by reference for importable modules; pulumi/pulumi#7889 reverted by-value pickling):
+# a move or rename breaks `pulumi destroy` of every stack created before it.
+PINNED_PROVIDERS = {
+    "components.volume_release_gate": "VolumeReleaseGateProvider",
+    "components.log_group_sweeper": "LogGroupSweeperProvider",
+    "components.karpenter_instance_gate": "KarpenterInstanceGateProvider",
+}
+
+
+def pickled_globals(provider: object) -> set[tuple[str, str]]:
+    """(module, name) of every global the provider's pickle refers to, as the dynamic provider host reads it."""
+    import base64
+    import io
+
+    import dill
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    found: set[tuple[str, str]] = set()
+
+    class Recording(dill.Unpickler):  # type: ignore[misc]
+        def find_class(self, module: str, name: str) -> object:
+            found.add((module, name))
+            return super().find_class(module, name)
+
+    Recording(io.BytesIO(base64.b64decode(serialize_provider(provider)))).load()
+    return found
+
+
+@pytest.mark.parametrize(("module", "provider"), sorted(PINNED_PROVIDERS.items()))
+def test_dynamic_providers_stay_where_stack_state_refers_to_them(module: str, provider: str) -> None:
+    import importlib
+
+    instance = getattr(importlib.import_module(module), provider)()
+    project = {(m, n) for m, n in pickled_globals(instance) if within(m, *PACKAGES, *OUTSIDE)}
+    assert project == {(module, provider)}, "state would refer to these; keep them where they are"
+    assert "Never move or rename this module" in MODULES[module].read_text()
+
+
+def test_every_dynamic_provider_is_pinned() -> None:
+    """A new dynamic provider joins PINNED_PROVIDERS, with the never-move note in its module."""
+    defined = {
+        (name, node.name)
+        for name, path in MODULES.items()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef) and any(ast.unparse(base).endswith("dynamic.ResourceProvider") for base in node.bases)
+    }
+    assert defined == set(PINNED_PROVIDERS.items())
