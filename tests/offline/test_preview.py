@@ -204,3 +204,30 @@ def test_a_broken_runtime_need_fails_the_preview_like_a_mandatory_policy(
     code, stdout, _ = run_main(["--stack", "dev", "--out", str(tmp_path / "out")], capsys)
     assert code == 1
     assert "broken  node-egress" in stdout and (tmp_path / "out" / "lifecycle.json").exists()
+
+
+def test_one_preview_wraps_the_plan_once_and_computes_its_create_edges_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every analysis (lifecycle, cost, deploy time, policy, graph, manifests) reads the same plan object."""
+    import functools
+
+    wrapped: list[PlanQuery] = []
+    computed: list[PlanQuery] = []
+    original_init, original_edges = PlanQuery.__init__, PlanQuery.create_edges.func
+
+    def counting_init(self: PlanQuery, plan: dict) -> None:
+        wrapped.append(self)
+        original_init(self, plan)
+
+    def counting_edges(self: PlanQuery):  # type: ignore[no-untyped-def]
+        computed.append(self)
+        return original_edges(self)
+
+    edges = functools.cached_property(counting_edges)
+    edges.__set_name__(PlanQuery, "create_edges")
+    monkeypatch.setattr(PlanQuery, "__init__", counting_init)
+    monkeypatch.setattr(PlanQuery, "create_edges", edges)
+    code, stdout, _ = run_main(["--stack", "dev", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "critical path" in stdout and "runtime needs checked" in stdout
+    assert len(wrapped) == 1 and computed == wrapped
