@@ -80,6 +80,10 @@ class CostReport:
     def unpriced(self) -> tuple[CostLine, ...]:
         return tuple(line for line in self.lines if line.monthly_usd is None)
 
+    def figure(self) -> str:
+        """The monthly figure as it may be read: exact when every item is priced, else only a lower bound."""
+        return _money(self.total_usd) if not self.unpriced else f"at least {_money(self.total_usd)}"
+
     def to_json(self) -> dict[str, Any]:
         def number(value: Decimal | None) -> float | None:
             return None if value is None else float(value)
@@ -560,10 +564,7 @@ def render_table(report: CostReport) -> str:
     out = [f"Monthly cost estimate for {report.stack} ({report.region}):"]
     out.extend("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in [header, *rows])
     if report.unpriced:
-        out.append(
-            f"  Total of priced items: {_money(report.total_usd)} per month; "
-            f"{len(report.unpriced)} items have no price (not in the total):"
-        )
+        out.append(f"  Total: {report.figure()} per month; {len(report.unpriced)} items not priced (not in the figure):")
     else:
         out.append(f"  Total: {_money(report.total_usd)} per month (every item priced)")
     out.extend(f"    {line.resource}: {line.item}: {line.note}" for line in report.unpriced)
@@ -573,8 +574,8 @@ def render_table(report: CostReport) -> str:
 
 def markdown_table(report: CostReport) -> str:
     out = [
-        f"**{report.stack}** ({report.region}): **{_money(report.total_usd)} per month** for the priced items, "
-        f"{len(report.unpriced)} items without a sourced price.",
+        f"**{report.stack}** ({report.region}): **{report.figure()} per month**, "
+        + (f"{len(report.unpriced)} items not priced." if report.unpriced else "every item priced."),
         "",
         "| resource | item | quantity | unit price | per month |",
         "|---|---|---|---|---|",

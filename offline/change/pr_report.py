@@ -23,18 +23,24 @@ from offline.change.plan_diff import StackDiff, render_text, summary_line
 MARKER: Final = "<!-- eks-platform:offline-diff -->"
 
 
+def _unpriced_items(report: CostReport) -> list[tuple[str, str, Any, str]]:
+    return sorted((line.resource, line.item, line.quantity, line.unit) for line in report.unpriced)
+
+
 def cost_delta(before: CostReport, after: CostReport) -> str:
     """The monthly cost change between two estimates, as markdown.
 
     Both sides are priced with this checkout's price file and the stack's usage assumptions (its cost* keys), so
-    the change is the resources' alone. Items without a sourced price stay out of both totals, as in `make cost`.
+    the change is the resources' alone. An item without a sourced price never counts as free: unless the same items
+    go unpriced on both sides, the change is unknown, and it says which items leave it so.
     """
+    figures = f"{before.figure()} -> {after.figure()} a month"
+    if _unpriced_items(before) != _unpriced_items(after):
+        missing = sorted({f"{line.resource} ({line.item})" for line in (*before.unpriced, *after.unpriced)})
+        return f"{figures}, change unknown: {len(missing)} item(s) not priced: {', '.join(missing)}"
     change = after.total_usd - before.total_usd
-    unpriced = f"; {len(after.unpriced)} item(s) without a price are not in it" if after.unpriced else ""
-    return (
-        f"${before.total_usd:,.2f} -> ${after.total_usd:,.2f} a month ({'+' if change >= 0 else '-'}${abs(change):,.2f}), "
-        f"list prices as of {after.prices_as_of}{unpriced}"
-    )
+    same = f"; the same {len(after.unpriced)} item(s) not priced on both sides" if after.unpriced else ""
+    return f"{figures} ({'+' if change >= 0 else '-'}${abs(change):,.2f}), list prices as of {after.prices_as_of}{same}"
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,20 @@ def test_the_cost_change_prices_both_plans_alike() -> None:
     nowhere = {**plan_copy(), "stack": "nowhere"}
     assert cost_change(PlanQuery(nowhere), PlanQuery(nowhere)) is None
     assert "not estimated" in markdown_for(plan_copy(), with_checks=False)
+
+
+def test_an_item_without_a_price_never_reads_as_a_saving() -> None:
+    """A bigger instance type the price file has no figure for: it used to read as "-$70.08" (a missing price counted
+    as zero). Catches: a total or a change that treats an unpriced item as free."""
+    bigger = plan_copy()
+    for group in resources(bigger, "aws:eks/nodeGroup:NodeGroup"):
+        group["inputs"]["instanceTypes"] = ["x2iedn.32xlarge"]
+    change = cost_change(PlanQuery(plan_copy()), PlanQuery(bigger))
+    assert change is not None and "-$" not in change and "(+$" not in change
+    assert change.startswith("$233.31 -> at least $") and "change unknown: 1 item(s) not priced: nodes-system-group (" in change
+    # The same unpriced item on both sides leaves the rest of the change exact (here: none).
+    assert cost_change(PlanQuery(bigger), PlanQuery(bigger)) == (
+        f"at least {change.split('at least ')[1].split(' a month')[0]} -> at least "
+        f"{change.split('at least ')[1].split(' a month')[0]} a month (+$0.00), list prices as of 2026-11-26; "
+        "the same 1 item(s) not priced on both sides"
+    )
