@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from offline.change.plan_diff import diff_plans
@@ -70,10 +71,11 @@ def test_an_item_without_a_price_never_reads_as_a_saving() -> None:
         group["inputs"]["instanceTypes"] = ["x2iedn.32xlarge"]
     change = cost_change(PlanQuery(plan_copy()), PlanQuery(bigger))
     assert change is not None and "-$" not in change and "(+$" not in change
-    assert change.startswith("$233.31 -> at least $") and "change unknown: 1 item(s) not priced: nodes-system-group (" in change
+    assert re.fullmatch(
+        r"\$[\d,.]+ -> at least \$[\d,.]+ a month, change unknown: 1 item\(s\) not priced: nodes-system-group \(.*\)", change
+    )
     # The same unpriced item on both sides leaves the rest of the change exact (here: none).
-    assert cost_change(PlanQuery(bigger), PlanQuery(bigger)) == (
-        f"at least {change.split('at least ')[1].split(' a month')[0]} -> at least "
-        f"{change.split('at least ')[1].split(' a month')[0]} a month (+$0.00), list prices as of 2026-11-26; "
-        "the same 1 item(s) not priced on both sides"
+    same = str(cost_change(PlanQuery(bigger), PlanQuery(bigger)))
+    assert re.fullmatch(
+        r"(at least \$[\d,.]+) -> \1 a month \(\+\$0\.00\), .*; the same 1 item\(s\) not priced on both sides", same
     )
