@@ -1,7 +1,7 @@
 """The offline toolkit: the program's dry run on the SDK's mock engine, and what the team reads from it, without
 credentials or the CLI.
 
-Data flows one way, and no package imports one to its left:
+Data flows one way, down this list: each part imports only the parts above it, never one below.
 
     plan/      the stack's files read as the CLI reads them -> the program on the mock engine -> plan.json and the
                plan object (PlanQuery), built once

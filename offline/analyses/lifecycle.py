@@ -19,7 +19,6 @@ from typing import Any, Final
 
 from offline.plan.query import PlanQuery, Resource
 
-REPORT_NAME: Final = "lifecycle.json"
 VOLUME_GATE: Final = "pulumi-python:dynamic/storage:VolumeReleaseGate"
 INSTANCE_GATE: Final = "pulumi-python:dynamic/karpenter:InstanceGate"
 NODE_POOL: Final = "kubernetes:karpenter.sh/v1:NodePool"
