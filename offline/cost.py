@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, help="directory to write cost.json into (cost.<stack>.json for another stack's plan)")
     parser.add_argument("--update-readme", action="store_true", help="regenerate README.md's dev and prod estimate block")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             raise CostInputError("--plan and --stack are required (or --update-readme)")
         document = read_plan(args.plan)
         prices = load_prices(args.prices)
-        report, deploy = reports.estimates(PlanQuery(document), args.stack, prices, on=args.on)
+        report, deploy = reports.estimates(PlanQuery(document), args.stack, prices, args.project_dir.resolve(), args.on)
         name = report_name_for(
             document,
             args.plan,

@@ -86,6 +86,32 @@ def managed_pools_plan() -> PlanQuery:
     return _pool_plan("dev", MANAGED_POOLS)
 
 
+# A stack file the tests own, frozen from the shipped dev stack: tests of a tool's behaviour run on it, so that a team's
+# edit of Pulumi.dev.yaml (another region, instance type or pool) leaves them as they are.
+FIXTURE_STACK = "fixture"
+FIXTURE_STACK_FILE = """config:
+  eks-platform:environment: dev
+  eks-platform:region: eu-central-1
+  eks-platform:availabilityZones: [eu-central-1a, eu-central-1b, eu-central-1c]
+  eks-platform:publicAccessCidrs: [203.0.113.0/24]
+  eks-platform:nodeGroups:
+    system: {instanceTypes: [t3.medium, t3a.medium], capacityType: SPOT, minSize: 1, desiredSize: 2, maxSize: 3}
+  eks-platform:demoWorkloads: true
+"""
+_PROGRAM = ("Pulumi.yaml", "__main__.py", "settings.py", "components", "policies")
+
+
+@pytest.fixture
+def fixture_project(tmp_path: Path) -> Path:
+    """This checkout's program and policy levels with only the test-owned stack file `Pulumi.fixture.yaml`."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in _PROGRAM:
+        (project / name).symlink_to(ROOT / name)
+    (project / f"Pulumi.{FIXTURE_STACK}.yaml").write_text(FIXTURE_STACK_FILE)
+    return project
+
+
 @pytest.fixture(scope="session")
 def dev() -> PlanQuery:
     return stack_plan("dev")

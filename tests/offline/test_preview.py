@@ -11,7 +11,7 @@ import pytest
 
 from offline.plan.query import PlanQuery
 from offline.preview import main
-from tests.conftest import STACKS
+from tests.conftest import FIXTURE_STACK, STACKS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -207,7 +207,7 @@ def test_a_broken_runtime_need_fails_the_preview_like_a_mandatory_policy(
 
 
 def test_one_preview_wraps_the_plan_once_and_computes_its_create_edges_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fixture_project: Path
 ) -> None:
     """Every analysis (lifecycle, cost, deploy time, policy, graph, manifests) reads the same plan object."""
     import functools
@@ -228,6 +228,18 @@ def test_one_preview_wraps_the_plan_once_and_computes_its_create_edges_once(
     edges.__set_name__(PlanQuery, "create_edges")
     monkeypatch.setattr(PlanQuery, "__init__", counting_init)
     monkeypatch.setattr(PlanQuery, "create_edges", edges)
-    code, stdout, _ = run_main(["--stack", "dev", "--out", str(tmp_path / "out")], capsys)
+    argv = ["--stack", FIXTURE_STACK, "--out", str(tmp_path / "out"), "--project-dir", str(fixture_project)]
+    code, stdout, _ = run_main(argv, capsys)
+    # Both readers of the create edges ran: the deploy-time estimate and the lifecycle rehearsal.
     assert code == 0 and "critical path" in stdout and "runtime needs checked" in stdout
     assert len(wrapped) == 1 and computed == wrapped
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fixture_project: Path
+) -> None:
+    out = tmp_path / "out"
+    (out / "cost.json").mkdir(parents=True)
+    code, _, stderr = run_main(["--stack", FIXTURE_STACK, "--out", str(out), "--project-dir", str(fixture_project)], capsys)
+    assert code == 2
+    assert stderr.startswith(f"offline-preview: cannot write {out / 'cost.json'}: ") and stderr.count("\n") == 1

@@ -21,7 +21,7 @@ from offline.plan.query import PlanQuery
 from offline.preview import estimate_lines
 from offline.reports import estimates
 from settings import CostAssumptions
-from tests.conftest import karpenter_workload_plan
+from tests.conftest import FIXTURE_STACK, karpenter_workload_plan
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = CostAssumptions(nat_data_gb_per_month=100, log_ingest_gb_per_month=5, nlb_capacity_units=1, spot_discount_percent=0)
@@ -451,3 +451,21 @@ def test_cli_warns_about_another_stacks_plan_without_out_too(
     code, _, err = run(["--plan", str(tmp_path / "plan.json"), "--stack", "prod"], capsys)
     assert code == 0 and err.count("\n") == 1 and "is a plan of stack 'dev', priced with stack 'prod'" in err
     assert list(tmp_path.iterdir()) == [tmp_path / "plan.json"]
+
+
+def test_cli_malformed_durations_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fixture_project: Path
+) -> None:
+    """The deploy-time half of cost.json has a data file of its own: a broken one is bad input, not a traceback."""
+    from offline import reports
+    from offline.analyses.deploy_time import load_durations
+
+    broken = tmp_path / "deploy-durations.json"
+    broken.write_text('{"schema": 1, "default": {}, "durations": {}}')
+    monkeypatch.setattr(reports, "load_durations", lambda: load_durations(broken))
+    (tmp_path / "plan.json").write_text(json.dumps(build_plan(FIXTURE_STACK, fixture_project).to_json()))
+    argv = ["--plan", str(tmp_path / "plan.json"), "--stack", FIXTURE_STACK, "--out", str(tmp_path)]
+    code, out, err = run([*argv, "--project-dir", str(fixture_project)], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("offline-cost: deploy-durations.json: ") and err.count("\n") == 1
+    assert not (tmp_path / "cost.json").exists()
