@@ -195,24 +195,28 @@ def from_files(old_path: Path, new_path: Path) -> Sides:
 # The pull-request report: the new plan's policy verdicts and the cost change, from the analyses
 
 
-def cost_change(old: PlanQuery, new: PlanQuery) -> str | None:
-    """Both plans priced with this checkout's price file and the stack's usage assumptions; None when the stack
-    cannot be estimated (no prices for its region, no config)."""
+def cost_change(old: PlanQuery, new: PlanQuery, project_dir: Path = PROJECT_DIR) -> str | None:
+    """Both plans priced with this checkout's price file and the stack's usage assumptions (its file in
+    `project_dir`); None when the stack cannot be estimated (no prices for its region, no config)."""
     try:
         prices = load_prices()
-        assumptions = stack_assumptions(new.stack)
+        assumptions = stack_assumptions(new.stack, project_dir)
         return cost_delta(estimate(old, prices, assumptions), estimate(new, prices, assumptions))
     except (CostInputError, PriceError):
         return None
 
 
-def stack_report(diff: StackDiff, old_plan: dict[str, Any], new_plan: dict[str, Any], *, with_checks: bool) -> StackReport:
-    """With checks: the new plan's policy verdicts and the cost change. Raises PolicyInputError when the stack has
-    no valid policy config."""
+def stack_report(
+    diff: StackDiff, old_plan: dict[str, Any], new_plan: dict[str, Any], *, with_checks: bool, project_dir: Path = PROJECT_DIR
+) -> StackReport:
+    """With checks: the new plan's policy verdicts and the cost change, with the stack's levels and usage assumptions
+    from its files in `project_dir` (the working tree's). Raises PolicyInputError when the stack has no valid policy
+    config."""
     if not with_checks:
         return StackReport(diff, None, None)
     old, new = PlanQuery(old_plan), PlanQuery(new_plan)
-    return StackReport(diff, tuple(evaluate(new, load_pack_config(diff.stack))), cost_change(old, new))
+    violations = tuple(evaluate(new, load_pack_config(diff.stack, project_dir)))
+    return StackReport(diff, violations, cost_change(old, new, project_dir))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -255,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             raise DiffInputError("--plans compares two plan files: it takes no --base or --stack")
         sides = from_files(*args.plans) if args.plans else from_git(args.project_dir.resolve(), args.base, args.stacks)
         diffs: list[StackDiff] = [diff_plans(old, new) for old, new in sides.plans.values()]
-        reports = [stack_report(diff, *sides.plans[diff.stack], with_checks=args.out is not None) for diff in diffs]
+        with_checks, project_dir = args.out is not None, args.project_dir.resolve()
+        reports = [
+            stack_report(diff, *sides.plans[diff.stack], with_checks=with_checks, project_dir=project_dir) for diff in diffs
+        ]
         if args.out is not None:
             write_outputs(args.out, sides, reports)
     except (DiffInputError, BadPlan, BadVersion, PolicyInputError) as error:

@@ -209,6 +209,16 @@ def test_a_base_without_a_plan_builder_is_one_line_exit_2(repo: Path) -> None:
     assert "has no offline/plan_build.py" in result.stderr
 
 
+def test_the_report_uses_the_compared_trees_policy_levels(repo: Path, tmp_path: Path) -> None:
+    """The verdicts come from the working tree's stack files and policy config, not this checkout's (--project-dir)."""
+    (repo / "policies" / "config" / "dev.json").write_text('{"eks-public-endpoint-restricted": "disabled"}')
+    set_config(repo, "dev", publicAccessCidrs=["0.0.0.0/0"])
+    result = diff(repo, "--base", "main", "--stack", "dev", out=tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    policy = report(tmp_path / "out")["policy"]
+    assert policy["mandatory"] == 0 and "eks-public-endpoint-restricted" not in {v["policy"] for v in policy["violations"]}
+
+
 def test_not_a_repository_points_to_plan_files(tmp_path: Path) -> None:
     result = diff(tmp_path, "--base", "main")
     assert result.returncode == 2 and "--plans OLD NEW" in result.stderr

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from pathlib import Path
 from typing import Any
 
 from offline.change.plan_diff import diff_plans
 from offline.change.pr_report import MARKER, render_markdown
 from offline.diff import cost_change, stack_report
+from offline.plan.build import build_plan
 from offline.plan.query import PlanQuery
+from tests.conftest import FIXTURE_STACK
 from tests.offline.change.edits import edit, plan_copy, resources
 
 
@@ -63,19 +67,20 @@ def test_the_cost_change_prices_both_plans_alike() -> None:
     assert "not estimated" in markdown_for(plan_copy(), with_checks=False)
 
 
-def test_an_item_without_a_price_never_reads_as_a_saving() -> None:
+def test_an_item_without_a_price_never_reads_as_a_saving(fixture_project: Path) -> None:
     """A bigger instance type the price file has no figure for: it used to read as "-$70.08" (a missing price counted
     as zero). Catches: a total or a change that treats an unpriced item as free."""
-    bigger = plan_copy()
+    base = build_plan(FIXTURE_STACK, fixture_project).to_json()
+    bigger = copy.deepcopy(base)
     for group in resources(bigger, "aws:eks/nodeGroup:NodeGroup"):
         group["inputs"]["instanceTypes"] = ["x2iedn.32xlarge"]
-    change = cost_change(PlanQuery(plan_copy()), PlanQuery(bigger))
+    change = cost_change(PlanQuery(base), PlanQuery(bigger), fixture_project)
     assert change is not None and "-$" not in change and "(+$" not in change
     assert re.fullmatch(
         r"\$[\d,.]+ -> at least \$[\d,.]+ a month, change unknown: 1 item\(s\) not priced: nodes-system-group \(.*\)", change
     )
     # The same unpriced item on both sides leaves the rest of the change exact (here: none).
-    same = str(cost_change(PlanQuery(bigger), PlanQuery(bigger)))
+    same = str(cost_change(PlanQuery(bigger), PlanQuery(bigger), fixture_project))
     assert re.fullmatch(
         r"(at least \$[\d,.]+) -> \1 a month \(\+\$0\.00\), .*; the same 1 item\(s\) not priced on both sides", same
     )
