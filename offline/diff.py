@@ -54,12 +54,14 @@ class DiffInputError(Exception):
 
 @dataclass(frozen=True)
 class Sides:
-    """The two states compared: labels for people, and each stack's plan on both sides."""
+    """The two states compared: labels for people, each stack's plan on both sides, and the project whose stack files
+    and policy config the new plans are checked with."""
 
     base_label: str
     head_label: str
     base_commit: str
     plans: dict[str, tuple[dict[str, Any], dict[str, Any]]]
+    head_dir: Path
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -177,7 +179,7 @@ def from_git(project_dir: Path, ref: str | None, requested: list[str] | None) ->
         stacks = _stacks(requested, base_dir, project_dir, base_label)
         built = build_both({base_label: base_dir, WORKING_TREE: project_dir}, stacks, Path(scratch))
     plans = {stack: (built[base_label][stack], built[WORKING_TREE][stack]) for stack in stacks}
-    return Sides(base_label, WORKING_TREE, commit, plans)
+    return Sides(base_label, WORKING_TREE, commit, plans, project_dir)
 
 
 def from_files(old_path: Path, new_path: Path) -> Sides:
@@ -188,7 +190,8 @@ def from_files(old_path: Path, new_path: Path) -> Sides:
     old_stack, new_stack = old.get("stack"), new.get("stack")
     if old_stack != new_stack or not isinstance(new_stack, str):
         raise DiffInputError(f"the plans are of different stacks: {old_stack!r} in {old_path}, {new_stack!r} in {new_path}")
-    return Sides(str(old_path), str(new_path), "", {new_stack: (old, new)})
+    # Plan files name no tree: their stack is checked with this checkout's files.
+    return Sides(str(old_path), str(new_path), "", {new_stack: (old, new)}, PROJECT_DIR)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -259,9 +262,9 @@ def main(argv: list[str] | None = None) -> int:
             raise DiffInputError("--plans compares two plan files: it takes no --base or --stack")
         sides = from_files(*args.plans) if args.plans else from_git(args.project_dir.resolve(), args.base, args.stacks)
         diffs: list[StackDiff] = [diff_plans(old, new) for old, new in sides.plans.values()]
-        with_checks, project_dir = args.out is not None, args.project_dir.resolve()
+        with_checks = args.out is not None
         reports = [
-            stack_report(diff, *sides.plans[diff.stack], with_checks=with_checks, project_dir=project_dir) for diff in diffs
+            stack_report(diff, *sides.plans[diff.stack], with_checks=with_checks, project_dir=sides.head_dir) for diff in diffs
         ]
         if args.out is not None:
             write_outputs(args.out, sides, reports)

@@ -40,7 +40,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+        text = path.read_text()
+    except OSError as error:
+        raise StackFileError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        document = yaml.load(text, Loader=_UniqueKeyLoader)
     except _DuplicateKey as error:
         raise StackFileError(f"{path.name}: {error}; the Pulumi CLI refuses a key written twice") from None
     except yaml.YAMLError as error:

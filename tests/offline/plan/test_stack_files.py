@@ -48,3 +48,9 @@ def test_a_region_is_set_with_the_projects_key() -> None:
         "us-east-1a",
         "us-east-1b",
     }
+
+
+def test_a_project_without_pulumi_yaml_is_one_line(tmp_path: Path) -> None:
+    """The CLI refuses a folder without Pulumi.yaml; so does every offline command, with one line, not a traceback."""
+    with pytest.raises(StackFileError, match=r"^cannot read .*Pulumi\.yaml: No such file or directory$"):
+        stack_config(tmp_path, "dev")
