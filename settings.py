@@ -207,10 +207,21 @@ def _parse_int(key: str, raw: str, low: int, high: int) -> int:
     return value
 
 
+# YAML 1.1 booleans: the Pulumi CLI reads stack files as YAML 1.2 (gopkg.in/yaml.v3), where they are strings.
+_YAML_1_1_BOOLEANS = ("yes", "no", "on", "off", "y", "n")
+
+
+def _not_a_bool(key: str, value: object) -> ConfigError:
+    if isinstance(value, str) and value.lower() in _YAML_1_1_BOOLEANS:
+        why = "the Pulumi CLI reads stack files as YAML 1.2, where yes/no/on/off are text"
+        return ConfigError(key, value, f"expected true or false ({why})")
+    return ConfigError(key, value, "expected true or false")
+
+
 def _parse_bool(key: str, raw: str) -> bool:
     if raw.lower() in ("true", "false"):
         return raw.lower() == "true"
-    raise ConfigError(key, raw, "expected true or false")
+    raise _not_a_bool(key, raw)
 
 
 def _parse_choice(key: str, raw: str, allowed: tuple[str, ...]) -> str:
@@ -272,7 +283,7 @@ def _pool_int(key: str, value: Any, low: int, high: int) -> int:
 
 def _pool_bool(key: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(key, value, "expected true or false")
+        raise _not_a_bool(key, value)
     return value
 
 

@@ -7,7 +7,10 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode
 
 # The folder holding Pulumi.yaml: where the CLI runs the program, and every command's default project.
 PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
@@ -17,15 +20,15 @@ class StackFileError(Exception):
     """A project or stack file the CLI would refuse; the message is one line naming what is wrong."""
 
 
-class _DuplicateKey(yaml.YAMLError):
+class _DuplicateKey(YAMLError):
     def __init__(self, key: object, first_line: int, second_line: int) -> None:
         super().__init__(f"key {key!r} is written twice (lines {first_line} and {second_line})")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; the CLI's YAML library (gopkg.in/yaml.v3) refuses the file."""
+class _UniqueKeyConstructor(SafeConstructor):
+    """Two equal keys in one mapping: the CLI's YAML library (gopkg.in/yaml.v3) refuses the file; say where."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> Any:
         first_seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -38,17 +41,26 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _yaml_1_2() -> YAML:
+    """YAML 1.2 as the Pulumi CLI reads its files (gopkg.in/yaml.v3): `yes`, `no`, `on` and `off` are strings, only
+    true and false are booleans (yaml.v3 README, "YAML 1.1 bools ... behave as a string")."""
+    reader = YAML(typ="safe", pure=True)
+    reader.version = (1, 2)
+    reader.Constructor = _UniqueKeyConstructor
+    return reader
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text()
     except OSError as error:
         raise StackFileError(f"cannot read {path}: {error.strerror or error}") from None
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)
+        document = _yaml_1_2().load(text)
     except _DuplicateKey as error:
         raise StackFileError(f"{path.name}: {error}; the Pulumi CLI refuses a key written twice") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+    except YAMLError as error:
+        mark = error.problem_mark if isinstance(error, MarkedYAMLError) else None
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise StackFileError(f"{path.name}: not valid YAML{where}") from None
     if document is None:

@@ -99,6 +99,15 @@ def test_secret_values_never_reach_the_plan(tmp_path: Path, capsys: pytest.Captu
         (VALID_BASE + "  eks-platform:kubernetesVersion: 1.30\n", 'quote it, "1.30"'),
         (VALID_BASE + "  eks-platform:ingressReplicas: 2\n  eks-platform:ingressReplicas: 3\n", "written twice (lines 3 and 4)"),
         ("config:\n  eks-platform:vpcCidr: [unclosed\n", "not valid YAML"),
+        # YAML 1.2, as the CLI reads stack files: `yes` is text, refused where a boolean is expected, with the reason.
+        (
+            VALID_BASE + "  eks-platform:demoWorkloads: yes\n",
+            "'yes': expected true or false (the Pulumi CLI reads stack files as YAML 1.2",
+        ),
+        (
+            VALID_BASE + "  eks-platform:nodeGroups:\n    system: {instanceTypes: [t3.medium], minSize: 1, desiredSize: 2, maxSize: 3, perZone: on}\n",
+            "nodeGroups.system.perZone = 'on': expected true or false (the Pulumi CLI reads stack files as YAML 1.2",
+        ),
         ("config:\n  eks-platform:vpcCidr:\n    secure: AAAA\n", "cannot decrypt"),
         ("config:\n  vpcCidr: 10.0.0.0/16\n", "must be namespaced"),
         ("- just\n- a list\n", "mapping at the top level"),

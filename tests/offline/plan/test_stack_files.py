@@ -54,3 +54,16 @@ def test_a_project_without_pulumi_yaml_is_one_line(tmp_path: Path) -> None:
     """The CLI refuses a folder without Pulumi.yaml; so does every offline command, with one line, not a traceback."""
     with pytest.raises(StackFileError, match=r"^cannot read .*Pulumi\.yaml: No such file or directory$"):
         stack_config(tmp_path, "dev")
+
+
+def test_stack_files_are_read_as_yaml_1_2_like_the_cli(tmp_path: Path) -> None:
+    """gopkg.in/yaml.v3 (the CLI's reader): only true/false are booleans; yes/no/on/off stay text (PyYAML's YAML 1.1
+    made `yes` true offline while the CLI handed the program "yes"). Catches: a 1.1 reader coming back."""
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.s.yaml").write_text("config:\n  p:a: yes\n  p:b: on\n  p:c: true\n  p:d: False\n")
+    assert {key: value for key, value in stack_config(tmp_path, "s").items()} == {
+        "p:a": "yes",
+        "p:b": "on",
+        "p:c": "true",
+        "p:d": "false",
+    }
