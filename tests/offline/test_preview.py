@@ -105,7 +105,9 @@ def test_secret_values_never_reach_the_plan(tmp_path: Path, capsys: pytest.Captu
             "'yes': expected true or false (the Pulumi CLI reads stack files as YAML 1.2",
         ),
         (
-            VALID_BASE + "  eks-platform:nodeGroups:\n    system: {instanceTypes: [t3.medium], minSize: 1, desiredSize: 2, maxSize: 3, perZone: on}\n",
+            VALID_BASE
+            + "  eks-platform:nodeGroups:\n"
+            + "    system: {instanceTypes: [t3.medium], minSize: 1, desiredSize: 2, maxSize: 3, perZone: on}\n",
             "nodeGroups.system.perZone = 'on': expected true or false (the Pulumi CLI reads stack files as YAML 1.2",
         ),
         ("config:\n  eks-platform:vpcCidr:\n    secure: AAAA\n", "cannot decrypt"),
