@@ -9,6 +9,7 @@ stops with one `ConfigError` line naming the key, the value and what is allowed.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import json
 import re
@@ -16,7 +17,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import botocore
 import pulumi
+from botocore.loaders import Loader
 from pulumi.runtime import config as runtime_config
 
 from components.shared.node_pools import EKS_TAINT_EFFECTS, POOL_LABEL, Taint
@@ -44,7 +47,6 @@ PARTITIONS = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"))
 # Kubernetes minors this program has pinned add-ons and a matching cluster autoscaler for.
 SUPPORTED_KUBERNETES_VERSIONS = tuple(sorted(KUBERNETES_RELEASES))
 
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal|[0-9]*xlarge|metal-[0-9]+xl)$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 _PRINCIPAL_ARN = r"^arn:{partition}:iam::[0-9]{{12}}:(role|user)/[\w+=,.@/-]+$"
 # Graviton families carry a "g" right after the generation digit (m7g, c6gn, t4g, r8gd, hpc7g); a1 is Graviton 1.
@@ -256,6 +258,31 @@ def _cidr(key: str) -> Callable[[str], str]:
     return parse
 
 
+# What AWS names, as the AWS SDK ships it: the EC2 API model's InstanceType enum and the partitions' regions.
+BOTOCORE = f"botocore {botocore.__version__}"
+# The partitions this program deploys to (ISO partitions are refused: see partition_of).
+DEPLOYABLE_PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+
+@functools.cache
+def ec2_instance_types() -> frozenset[str]:
+    return frozenset(Loader().load_service_model("ec2", "service-2")["shapes"]["InstanceType"]["enum"])
+
+
+@functools.cache
+def aws_regions() -> frozenset[str]:
+    partitions = Loader().load_data("endpoints")["partitions"]
+    return frozenset(region for p in partitions if p["partition"] in DEPLOYABLE_PARTITIONS for region in p["regions"])
+
+
+def _known(key: str, value: str, known: frozenset[str], what: str) -> str:
+    if value in known:
+        return value
+    close = difflib.get_close_matches(value, sorted(known), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else f"see {BOTOCORE}'s list, or pin a newer botocore if AWS added it since"
+    raise ConfigError(key, value, f"not {what} ({BOTOCORE}); {hint}")
+
+
 def _matching(key: str, pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if not pattern.match(raw):
@@ -347,7 +374,7 @@ def _parse_pool(
     if not isinstance(instance_types, list) or not instance_types or not all(isinstance(t, str) for t in instance_types):
         raise ConfigError(key("instanceTypes"), instance_types, "expected a list of at least one EC2 instance type")
     for kind in instance_types:
-        _matching(key("instanceTypes"), _INSTANCE_TYPE, "an EC2 instance type such as t3.medium or m7g.large")(kind)
+        _known(key("instanceTypes"), kind, ec2_instance_types(), "an EC2 instance type")
     _reject_duplicates(key("instanceTypes"), tuple(instance_types))
     graviton = {_GRAVITON.match(kind) is not None for kind in instance_types}
     if len(graviton) > 1:
@@ -498,6 +525,8 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
     region = _matching(
         "region", _REGION, "an AWS region name such as eu-central-1 (commercial, China or GovCloud; not ISO regions)"
     )(raw["region"])
+    # Checked before the zones, so that a misspelled region is named as such rather than each of its zones.
+    _known("region", region, aws_regions(), "an AWS region of the commercial, China or GovCloud partitions")
     partition = partition_of(region)
 
     zones = _parse_list("availabilityZones", raw["availabilityZones"], str, "zone names")

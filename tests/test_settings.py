@@ -10,6 +10,7 @@ import yaml
 
 from offline.plan.stack_files import stack_config
 from settings import KEYS, ConfigError, check_config_keys, parse_settings
+from tests.conftest import FIXTURE_STACK
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -398,3 +399,58 @@ def test_an_unknown_pool_field_shows_its_value_and_only_the_closest_field() -> N
     assert (
         str(error.value) == "invalid config eks-platform:nodeGroups.system.maxsize = 3: unknown pool field; did you mean maxSize?"
     )
+
+
+def fixture_values(project: Path, **overrides: object) -> dict[str, str]:
+    """The test-owned fixture stack's raw values (tests/conftest.py), with overrides."""
+    values = {k.split(":", 1)[1]: v for k, v in stack_config(project, FIXTURE_STACK).items() if k.startswith("eks-platform:")}
+    return {**values, **{key: value if isinstance(value, str) else json.dumps(value) for key, value in overrides.items()}}
+
+
+SYSTEM_POOL_SIZES = {"minSize": 1, "desiredSize": 2, "maxSize": 3}
+
+
+@pytest.mark.parametrize(
+    ("kinds", "refused"),
+    [
+        # No m9z family exists: the closest real type is suggested.
+        (["m9z.large"], "not an EC2 instance type (botocore "),
+        (["t3.medium", "t3.mediun"], "did you mean t3.medium?"),
+        # Near misses that must pass: current Graviton, a large memory type, two real types.
+        (["m7g.large"], None),
+        (["x2iedn.32xlarge"], None),
+        (["c7i.4xlarge", "c6i.4xlarge"], None),
+    ],
+)
+def test_instance_types_are_those_the_ec2_api_names(fixture_project: Path, kinds: list[str], refused: str | None) -> None:
+    """botocore's EC2 service model (the InstanceType enum the AWS API validates against), pinned with botocore."""
+    values = fixture_values(fixture_project, nodeGroups={"system": {"instanceTypes": kinds, **SYSTEM_POOL_SIZES}})
+    if refused is None:
+        (system,) = parse_settings(values, "eks-platform", FIXTURE_STACK).node_pools
+        assert system.instance_types == tuple(kinds)
+        return
+    with pytest.raises(ConfigError) as error:
+        parse_settings(values, "eks-platform", FIXTURE_STACK)
+    assert error.value.key == "nodeGroups.system.instanceTypes" and refused in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("region", "refused"),
+    [
+        # A typo is named as a region, with the region meant, not blamed on each of its zones.
+        ("eu-centrall-1", "did you mean eu-central-1?"),
+        ("eu-central-9", "not an AWS region of the commercial, China or GovCloud partitions"),
+        ("ap-east-2", None),
+        ("cn-northwest-1", None),
+        ("us-gov-east-1", None),
+    ],
+)
+def test_the_region_is_one_aws_has(fixture_project: Path, region: str, refused: str | None) -> None:
+    """botocore's endpoints data lists each partition's regions."""
+    values = fixture_values(fixture_project, region=region, availabilityZones=[f"{region}a", f"{region}b"], clusterAdminArns=[])
+    if refused is None:
+        assert parse_settings(values, "eks-platform", FIXTURE_STACK).region == region
+        return
+    with pytest.raises(ConfigError) as error:
+        parse_settings(values, "eks-platform", FIXTURE_STACK)
+    assert error.value.key == "region" and refused in str(error.value)
