@@ -101,15 +101,41 @@ FIXTURE_STACK_FILE = """config:
 _PROGRAM = ("Pulumi.yaml", "__main__.py", "settings.py", "components", "policies")
 
 
-@pytest.fixture
-def fixture_project(tmp_path: Path) -> Path:
-    """This checkout's program and policy levels with only the test-owned stack file `Pulumi.fixture.yaml`."""
-    project = tmp_path / "project"
+def make_fixture_project(parent: Path, stack_file: str = FIXTURE_STACK_FILE) -> Path:
+    """This checkout's program and policy levels in `parent`/project with only `Pulumi.fixture.yaml` (`stack_file`)."""
+    project = parent / "project"
     project.mkdir()
     for name in _PROGRAM:
         (project / name).symlink_to(ROOT / name)
-    (project / f"Pulumi.{FIXTURE_STACK}.yaml").write_text(FIXTURE_STACK_FILE)
+    (project / f"Pulumi.{FIXTURE_STACK}.yaml").write_text(stack_file)
     return project
+
+
+@pytest.fixture
+def fixture_project(tmp_path: Path) -> Path:
+    return make_fixture_project(tmp_path)
+
+
+FixturePlans = Callable[..., PlanQuery]
+
+
+@pytest.fixture(scope="session")
+def fixture_plans(tmp_path_factory: pytest.TempPathFactory) -> FixturePlans:
+    """`plans(**config)`: the fixture stack's plan with config values (JSON-able, keys without the project) replaced;
+    each plan is built once per session."""
+    project = make_fixture_project(tmp_path_factory.mktemp("fixture-plans"))
+    built: dict[str, PlanQuery] = {}
+
+    def plans(**config: object) -> PlanQuery:
+        key = json.dumps(config, sort_keys=True)
+        if key not in built:
+            overrides = {
+                f"eks-platform:{name}": value if isinstance(value, str) else json.dumps(value) for name, value in config.items()
+            }
+            built[key] = PlanQuery(build_plan(FIXTURE_STACK, project, overrides=overrides).to_json())
+        return built[key]
+
+    return plans
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
 from offline.change.replacements import (
+    LAUNCH_TEMPLATE_VERSIONED,
     MAY_REPLACE,
     PULUMI_EKS_ACCESS_ENTRIES,
     REPLACE,
@@ -330,6 +331,123 @@ def _with_danger(resource: ResourceDiff) -> ResourceDiff:
     return replace(resource, danger=danger_reason(resource.type, resource.urn))
 
 
+# A replacement gets new IDs and ARNs. Pulumi replaces a dependent only when an input that takes the replaced
+# resource's outputs is one the dependent's provider replaces on (pulumi/pulumi pkg/resource/deploy/step_generator.go,
+# calculateDependentReplacements: the property dependencies on the replaced resource, checked against the provider's
+# replace keys); an input updated in place is an update, and an ordering-only dependency (dependsOn) changes nothing.
+NO_PROPERTY_DEPENDENCIES: Final = "the plan records no property dependencies (an older checkout wrote it)"
+# terraform-provider-aws internal/service/eks/cluster.go, resourceClusterUpdate: encryption_config is associated only
+# when the cluster had none; EKS has no call that swaps the key of an encrypted cluster.
+CLUSTER_KEY_SWAP: Final = (
+    "EKS cannot change the key of an encrypted cluster (terraform-provider-aws cluster.go resourceClusterUpdate "
+    "associates encryption_config only when none was set): the cluster keeps its current key, so keep that key "
+    "enabled; deleting or disabling it leaves the cluster's secrets unreadable"
+)
+_KEY_SWAPS: Final = {("eks:index:Cluster", "encryptionConfigKeyArn")}
+
+
+def _through_inputs(resource: Mapping[str, Any], cause_urns: Mapping[str, ResourceDiff]) -> tuple[str, str, str] | None:
+    """(effect, input, cause) of the strongest input that takes a replaced resource's outputs, or None."""
+    property_dependencies = resource.get("propertyDependencies")
+    if property_dependencies is None:
+        cause = next((urn for urn in resource.get("dependencies", []) if urn in cause_urns), None)
+        return (MAY_REPLACE, NO_PROPERTY_DEPENDENCIES, cause) if cause else None
+    found: list[tuple[str, str, str]] = []
+    for key, urns in sorted(property_dependencies.items()):
+        for urn in urns:
+            if urn in cause_urns:
+                effect = change_effect(resource["type"], (key,), removed=False).effect
+                found.append((MAY_REPLACE if effect in (REPLACE, MAY_REPLACE) else UPDATE, key, urn))
+    return next((item for effect in (MAY_REPLACE, UPDATE) for item in found if item[0] == effect), None)
+
+
+def _propagate_replacements(entries: dict[str, ResourceDiff], new_by_urn: Mapping[str, Mapping[str, Any]]) -> None:
+    """Mark what takes a replaced resource's outputs (or its provider) as may replace or update, to a fixed point:
+    a dependent that may be replaced gets new outputs in turn. A "may replace" of a resource's own inputs (no source
+    read) is not spread: it would flag half the stack on a guess."""
+    propagated: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        causes = {urn: entry for urn, entry in entries.items() if entry.step == REPLACE or urn in propagated}
+        for urn, resource in new_by_urn.items():
+            current = entries.get(urn)
+            if current is not None and current.step in (CREATE, REPLACE, MAY_REPLACE):
+                continue
+            provider = resource.get("provider")
+            if provider in causes:
+                step, note = MAY_REPLACE, f"its provider {causes[provider].name} may be replaced"
+                warnings: tuple[str, ...] = ()
+            else:
+                through = _through_inputs(resource, causes)
+                if through is None or (current is not None and current.step == UPDATE and through[0] == UPDATE):
+                    continue
+                step, key, cause_urn = through
+                cause = causes[cause_urn]
+                verb = "is replaced" if cause.step == REPLACE else "may be replaced"
+                note = f"{key} takes outputs of {cause.type} {cause.name}, which {verb}"
+                if key == NO_PROPERTY_DEPENDENCIES:
+                    note = f"depends on {cause.type} {cause.name}, which {verb}; {key}"
+                warnings = (CLUSTER_KEY_SWAP,) if (resource["type"], key) in _KEY_SWAPS else ()
+            found = current or ResourceDiff(urn, resource["type"], resource["name"], step, (), "", "")
+            entries[urn] = replace(found, step=step, note=note, warnings=(*found.warnings, *warnings))
+            if step == MAY_REPLACE:
+                propagated.add(urn)
+                changed = True
+
+
+LAUNCH_TEMPLATE: Final = "aws:ec2/launchTemplate:LaunchTemplate"
+# A managed node group on a launch template version replaces every node when the version changes, in batches of
+# updateConfig (https://docs.aws.amazon.com/eks/latest/userguide/managed-node-update-behavior.html); the group uses
+# the template's latestVersion (components/node_group.py), which each template update moves.
+NODE_UPDATE_BEHAVIOUR: Final = "https://docs.aws.amazon.com/eks/latest/userguide/managed-node-update-behavior.html"
+
+
+def _batch(inputs: Mapping[str, Any]) -> str:
+    update = inputs.get("updateConfig") or {}
+    if isinstance(update.get("maxUnavailablePercentage"), int):
+        return f"{update['maxUnavailablePercentage']}% at a time (updateConfig.maxUnavailablePercentage)"
+    return f"{update.get('maxUnavailable', 1)} at a time (updateConfig.maxUnavailable)"
+
+
+def _node_count(inputs: Mapping[str, Any]) -> str:
+    low, desired, high = (_size(inputs, key) for key in ("minSize", "desiredSize", "maxSize"))
+    if low is None or high is None:
+        return "its nodes"
+    if low == high:
+        return f"its {low} node(s)"
+    wanted = f", {desired} at creation" if desired is not None else ""
+    return f"its {low} to {high} node(s) (as many as run{wanted})"
+
+
+def _writes_a_version(template: ResourceDiff) -> bool:
+    return any(
+        change.effect == UPDATE and str(change.path).split(".")[0].split("[")[0] in LAUNCH_TEMPLATE_VERSIONED
+        for change in template.changes
+    )
+
+
+def _roll_nodes(entries: dict[str, ResourceDiff], new_by_urn: Mapping[str, Mapping[str, Any]]) -> None:
+    """A node group whose launch template gets a new version rolls all its nodes: say so, with count and batch."""
+    for urn, resource in new_by_urn.items():
+        if resource["type"] != NODE_GROUP:
+            continue
+        uses = (resource.get("propertyDependencies") or {}).get("launchTemplate") or []
+        template = next((entries[t] for t in uses if t in entries and entries[t].type == LAUNCH_TEMPLATE), None)
+        if template is None or not _writes_a_version(template):
+            continue
+        current = entries.get(urn)
+        if current is not None and current.step in (CREATE, REPLACE, MAY_REPLACE, DELETE):
+            continue
+        inputs = resource["inputs"]
+        note = (
+            f"rolls {_node_count(inputs)}: launch template {template.name} gets a new version, and EKS replaces every "
+            f"node of the group with one from it, {_batch(inputs)}; pods move as their nodes drain ({NODE_UPDATE_BEHAVIOUR})"
+        )
+        found = current or ResourceDiff(urn, resource["type"], resource["name"], UPDATE, (), "", "")
+        entries[urn] = replace(found, step=UPDATE, note=note)
+
+
 def diff_plans(old_plan: Mapping[str, Any], new_plan: Mapping[str, Any]) -> StackDiff:
     """The change from `old_plan` to `new_plan` (both offline.preview plan.json content, same stack).
 
@@ -348,19 +466,8 @@ def diff_plans(old_plan: Mapping[str, Any], new_plan: Mapping[str, Any]) -> Stac
         if urn not in new_by_urn:
             entries[urn] = ResourceDiff(urn, resource["type"], resource["name"], DELETE, (), "", "")
 
-    # A replacement gets new IDs and ARNs: what takes them as inputs may have to be replaced too.
-    replaced = {urn: entry for urn, entry in entries.items() if entry.step == REPLACE}
-    for urn, resource in new_by_urn.items():
-        current = entries.get(urn)
-        if current is not None and current.step in (CREATE, REPLACE):
-            continue
-        edges = [*resource.get("dependencies", []), *([resource["provider"]] if resource.get("provider") else [])]
-        cause = next((replaced[edge] for edge in edges if edge in replaced), None)
-        if cause is not None:
-            note = f"depends on {cause.type} {cause.name}, which is replaced"
-            found = current or ResourceDiff(urn, resource["type"], resource["name"], MAY_REPLACE, (), "", "")
-            entries[urn] = replace(found, step=MAY_REPLACE, note=note)
-
+    _propagate_replacements(entries, new_by_urn)
+    _roll_nodes(entries, new_by_urn)
     resources = tuple(_with_danger(entries[urn]) for urn in sorted(entries))
     old_outputs, new_outputs = old_plan.get("outputs") or {}, new_plan.get("outputs") or {}
     outputs = tuple(

@@ -50,6 +50,40 @@ K8S_DIFF: Final = "pulumi/pulumi-kubernetes provider/pkg/provider/diff.go (force
 HELM_RELEASE: Final = "pulumi/pulumi-kubernetes provider/pkg/provider/helm_release.go (Diff: forceNewFields)"
 
 
+# The launch template inputs whose change writes a new template version (updateKeys in resourceLaunchTemplateUpdate;
+# a node group on the latest version then replaces its nodes). Tags and the default version change no version.
+LAUNCH_TEMPLATE_VERSIONED: Final = (
+    "blockDeviceMappings",
+    "capacityReservationSpecification",
+    "cpuOptions",
+    "creditSpecification",
+    "description",
+    "disableApiStop",
+    "disableApiTermination",
+    "ebsOptimized",
+    "enclaveOptions",
+    "hibernationOptions",
+    "iamInstanceProfile",
+    "imageId",
+    "instanceInitiatedShutdownBehavior",
+    "instanceMarketOptions",
+    "instanceRequirements",
+    "instanceType",
+    "kernelId",
+    "keyName",
+    "metadataOptions",
+    "monitoring",
+    "networkInterfaces",
+    "placement",
+    "privateDnsNameOptions",
+    "ramDiskId",
+    "securityGroupNames",
+    "tagSpecifications",
+    "userData",
+    "vpcSecurityGroupIds",
+)
+
+
 @dataclass(frozen=True)
 class Rule:
     """A change at `path` (or below it, or of a whole subtree holding it) that replaces the resource.
@@ -142,40 +176,10 @@ _AWS: Final[Mapping[str, TypeRules]] = {
         "remoteAccess",
         "subnetIds",
     ),
-    # Each of these writes a new template version (the node group then rolls to it); nothing else was read.
     "aws:ec2/launchTemplate:LaunchTemplate": TypeRules(
         replaces=(),
         in_place_source=TF_LAUNCH_TEMPLATE,
-        in_place=(
-            "blockDeviceMappings",
-            "capacityReservationSpecification",
-            "cpuOptions",
-            "creditSpecification",
-            "description",
-            "disableApiStop",
-            "disableApiTermination",
-            "ebsOptimized",
-            "enclaveOptions",
-            "hibernationOptions",
-            "iamInstanceProfile",
-            "imageId",
-            "instanceInitiatedShutdownBehavior",
-            "instanceMarketOptions",
-            "instanceRequirements",
-            "instanceType",
-            "kernelId",
-            "keyName",
-            "metadataOptions",
-            "monitoring",
-            "networkInterfaces",
-            "placement",
-            "privateDnsNameOptions",
-            "ramDiskId",
-            "securityGroupNames",
-            "tagSpecifications",
-            "userData",
-            "vpcSecurityGroupIds",
-        ),
+        in_place=(*LAUNCH_TEMPLATE_VERSIONED, "tags", "tagsAll", "defaultVersion", "updateDefaultVersion"),
     ),
     # The component's verdict is about the EKS cluster it wraps: that is what holds the state.
     "eks:index:Cluster": TypeRules(

@@ -132,6 +132,10 @@ class RecordingMonitor(mocks.MockMonitor):
             # Components name their providers per package instead (remote ones pass them on to their children).
             "providers": {package: _provider_urn(ref) for package, ref in sorted(request.providers.items())},
             "dependencies": sorted(dependencies),
+            # Which input takes which resource's outputs: Pulumi replaces a dependent only through these.
+            "propertyDependencies": {
+                key: sorted(refs.urns) for key, refs in sorted(request.propertyDependencies.items()) if refs.urns
+            },
             "inputs": plain(json_format.MessageToDict(request.object)),
             "protect": bool(request.protect),
             "ignoreChanges": sorted(request.ignoreChanges),

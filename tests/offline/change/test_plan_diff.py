@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from offline.change.plan_diff import (
+    CLUSTER_KEY_SWAP,
     CREATE,
     DELETE,
     IGNORED,
@@ -110,8 +111,9 @@ def test_claim_storage_class_replaces_the_claim_and_its_volume_but_growing_it_do
     diff = diff_plans(base, renamed)
     replaced = entry(diff, "kubernetes:core/v1:PersistentVolumeClaim")
     assert replaced.step == REPLACE and "diff.go" in replaced.changes[0].why and "EBS volume" in replaced.danger
-    # The pod that mounts it takes the claim's name: it may have to be recreated too.
-    assert entry(diff, "kubernetes:apps/v1:Deployment").note.startswith("depends on kubernetes:core/v1:PersistentVolumeClaim")
+    # The Deployment names the claim by a literal and waits for it (dependsOn): no input of it changes, so Pulumi
+    # leaves it as it is, and the diff shows only the claim.
+    assert only(diff).type == "kubernetes:core/v1:PersistentVolumeClaim"
     assert only(diff_plans(base, grown)).step == UPDATE
 
 
@@ -146,9 +148,18 @@ def test_a_bigger_node_disk_writes_a_new_launch_template_version() -> None:
         "aws:ec2/launchTemplate:LaunchTemplate",
         lambda inputs: inputs["blockDeviceMappings"][0]["ebs"].update(volumeSize=40),
     )
-    changed = only(diff_plans(base, head))
-    assert (changed.step, changed.danger) == (UPDATE, "")
-    assert changed.changes[0].path == "blockDeviceMappings[0].ebs.volumeSize"
+    diff = diff_plans(base, head)
+    template = entry(diff, "aws:ec2/launchTemplate:LaunchTemplate")
+    assert (template.step, template.danger) == (UPDATE, "")
+    assert template.changes[0].path == "blockDeviceMappings[0].ebs.volumeSize"
+    # The group follows the template's latestVersion: every one of its nodes is replaced, maxUnavailable at a time.
+    group = entry(diff, "aws:eks/nodeGroup:NodeGroup")
+    scaling = one(head, "aws:eks/nodeGroup:NodeGroup")["inputs"]
+    low, high = scaling["scalingConfig"]["minSize"], scaling["scalingConfig"]["maxSize"]
+    batch = scaling["updateConfig"]["maxUnavailable"]
+    assert (group.step, group.changes, group.danger) == (UPDATE, (), "")
+    assert f"rolls its {low} to {high} node(s)" in group.note and f"{batch} at a time" in group.note
+    assert template.name in group.note
 
 
 def test_kms_key_usage_replaces_the_key_a_description_does_not() -> None:
@@ -159,9 +170,12 @@ def test_kms_key_usage_replaces_the_key_a_description_does_not() -> None:
     diff = diff_plans(base, usage)
     key = entry(diff, "aws:kms/key:Key")
     assert key.step == REPLACE and "secrets" in key.danger
-    # The cluster encrypts its secrets with the key's ARN: a new key puts the cluster at stake.
+    # The cluster takes the key's ARN in encryptionConfigKeyArn, which updates in place, and EKS cannot swap the key
+    # of an encrypted cluster: an update with a warning to keep the old key, not a false "may replace".
     cluster = entry(diff, "eks:index:Cluster")
-    assert cluster.step == MAY_REPLACE and cluster.danger and "aws:kms/key:Key cluster-secrets" in cluster.note
+    assert (cluster.step, cluster.danger) == (UPDATE, "")
+    assert "encryptionConfigKeyArn takes outputs of aws:kms/key:Key cluster-secrets" in cluster.note
+    assert cluster.warnings == (CLUSTER_KEY_SWAP,)
     assert only(diff_plans(base, described)).step == UPDATE
 
 
