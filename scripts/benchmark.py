@@ -30,7 +30,7 @@ TARGET_SETUP_SECONDS = 30.0
 TARGET_ESTIMATE_SHARE = 0.10
 TARGET_DIFF_RATIO = 2.0
 NOT_COPIED = shutil.ignore_patterns(
-    ".git", ".venv", ".venv-*", "venv", "out", ".pulumi-state", "node_modules", "__pycache__", ".*_cache"
+    ".git", ".venv", ".venv-*", "venv", "out", ".pulumi-state", ".stack-config", "node_modules", "__pycache__", ".*_cache"
 )
 
 # Stand-ins: each records the moment it is first called as `<name> <time.time()>` and answers like the real one.

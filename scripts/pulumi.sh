@@ -4,8 +4,14 @@
 #
 # Exit codes: 0 done; 1 a step failed (AWS, an install, the address lookup, Pulumi itself); 2 bad input (action,
 # stack, confirmation, passphrase, stack or policy config). Each failure is one line on stderr, and every check
-# comes before the first change: the only tracked file this script may change is the stack file (stack init's
-# encryptionsalt, the dev placeholder address), and it says so when it does.
+# comes before the first change.
+#
+# Tracked files stay as they are: Pulumi reads the stack's config from an untracked copy (gitignored),
+# .stack-config/Pulumi.<stack>.yaml, made anew from Pulumi.<stack>.yaml on every run (so that its edits are always
+# taken), plus the stack's encryptionsalt when the stack file has none, and with the dev placeholder address replaced
+# by this machine's. Every pulumi command here that reads config gets --config-file on it. `pulumi stack init` has no
+# such flag and writes a new stack's encryptionsalt into Pulumi.<stack>.yaml: that line goes into the copy and the
+# stack file is put back byte for byte. A secrets key the stack file has itself (a committed salt) is the one used.
 set -euo pipefail
 
 action=${1:-}
@@ -44,7 +50,9 @@ if [ -n "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE}
 fi
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# While `pulumi stack init` may write the stack file: its bytes from before, put back on any exit.
+saved_stack_file=""
+trap '[ -z "$saved_stack_file" ] || cp "$saved_stack_file" "Pulumi.$stack.yaml"; rm -rf "$tmp"' EXIT
 
 # 3. Stop before installing anything when AWS cannot be used, with the AWS CLI's own reason.
 command -v aws >/dev/null 2>&1 \
@@ -116,7 +124,19 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   mkdir -p .pulumi-state
   export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
 fi
-before=$(cksum <"Pulumi.$stack.yaml")
+# The stack's config for Pulumi (see the top): the untracked copy and the lines of the secrets keys it carries.
+stack_file="Pulumi.$stack.yaml"
+config_file=".stack-config/Pulumi.$stack.yaml"
+cp "$stack_file" "$tmp/stack-file"
+# The top-level secrets keys' lines in file $1 (written by Pulumi: one line each) that the stack file lacks.
+secrets_lines() {
+  local key
+  for key in encryptionsalt encryptedkey secretsprovider; do
+    grep -q "^$key:" "$tmp/stack-file" || grep -m 1 "^$key:" "$1" 2>/dev/null || true
+  done
+}
+carried=""
+[ ! -f "$config_file" ] || carried=$(secrets_lines "$config_file")
 if pulumi stack select "$stack" 2>/dev/null; then
   # Kubernetes moves up one minor at a time, never down: compared with what runs (the cluster's own version when
   # it exists, else the stack's output), before anything is changed. A refused step is a config change to undo.
@@ -125,23 +145,47 @@ if pulumi stack select "$stack" 2>/dev/null; then
     .venv/bin/python -m offline.upgrade_guard --stack "$stack" --outputs-json "$outputs" --ask-aws || exit 2
   fi
 else
+  saved_stack_file="$tmp/stack-file"
   pulumi stack init "$stack" || pulumi_failed "stack init"
+  if ! cmp -s "$tmp/stack-file" "$stack_file"; then
+    written=$(secrets_lines "$stack_file")
+    cp "$tmp/stack-file" "$stack_file"
+    if [ -n "$written" ]; then
+      carried=$written
+      echo "'pulumi stack init' wrote the stack's $(cut -d : -f 1 <<<"$written" | paste -sd ' ' -) into $stack_file: moved into $config_file, $stack_file is as it was."
+    else
+      echo "'pulumi stack init' changed $stack_file: put back as it was."
+    fi
+  fi
+  saved_stack_file=""
 fi
-if [ "$(cksum <"Pulumi.$stack.yaml")" != "$before" ]; then
-  echo "Changed Pulumi.$stack.yaml (tracked): 'pulumi stack init' wrote the stack's encryptionsalt; commit it if others share this state."
+mkdir -p "$(dirname "$config_file")"
+{
+  echo "# Made by scripts/pulumi.sh from $stack_file on every run (edit that file, not this one); untracked."
+  cat "$stack_file"
+  [ -z "$(tail -c 1 "$stack_file")" ] || echo
+  [ -z "$carried" ] || printf '%s\n' "$carried"
+} >"$config_file.new"
+mv "$config_file.new" "$config_file"
+if [ -z "$carried" ] && ! grep -q -E '^(encryptionsalt|encryptedkey|secretsprovider):' "$stack_file"; then
+  # No salt in either file (a lost copy, or a backend whose secrets need none): Pulumi takes the stack state's
+  # secrets settings instead of making a new salt, and writes them into the copy.
+  export PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER="${PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER:-true}"
 fi
+config=(--config-file "$config_file")
 if $replace_placeholder; then
-  cidrs=$(pulumi config get publicAccessCidrs) || pulumi_failed "config get"
+  cidrs=$(pulumi config get "${config[@]}" publicAccessCidrs) || pulumi_failed "config get"
   index=$(.venv/bin/python -c 'import json, sys; print(json.loads(sys.argv[1]).index(sys.argv[2]))' "$cidrs" "$PLACEHOLDER_CIDR")
-  pulumi config set --path "publicAccessCidrs[$index]" "$ip/32" || pulumi_failed "config set"
-  echo "Changed Pulumi.$stack.yaml (tracked): publicAccessCidrs $PLACEHOLDER_CIDR -> $ip/32, so that Pulumi and kubectl reach the API endpoint; keep it out of commits ('git checkout Pulumi.$stack.yaml' undoes it)."
+  pulumi config set "${config[@]}" --path "publicAccessCidrs[$index]" "$ip/32" || pulumi_failed "config set"
+  echo "publicAccessCidrs: $PLACEHOLDER_CIDR -> $ip/32 in $config_file only ($stack_file keeps the placeholder), so that Pulumi and kubectl reach the API endpoint."
 fi
+echo "Stack config: $config_file (untracked, made from $stack_file); pulumi runs with --config-file $config_file (pass it too when you run pulumi yourself)."
 
 # 9. Pulumi's own prompt on a terminal; --yes only when CONFIRM=<stack> approved the run without one.
 yes=()
 [ -t 0 ] || yes=(--yes)
 case "$action" in
-  preview) pulumi preview --diff ${policy[@]+"${policy[@]}"} ;;
-  up) pulumi up ${policy[@]+"${policy[@]}"} ${yes[@]+"${yes[@]}"} ;;
-  destroy) pulumi destroy ${yes[@]+"${yes[@]}"} ;;
+  preview) pulumi preview "${config[@]}" --diff ${policy[@]+"${policy[@]}"} ;;
+  up) pulumi up "${config[@]}" ${policy[@]+"${policy[@]}"} ${yes[@]+"${yes[@]}"} ;;
+  destroy) pulumi destroy "${config[@]}" ${yes[@]+"${yes[@]}"} ;;
 esac || pulumi_failed "$action"

@@ -33,7 +33,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown
 
 from offline.plan.plan_file import UNKNOWN as PLAN_UNKNOWN
 from offline.plan.query import PlanQuery
-from offline.plan.stack_files import PROJECT_DIR, StackFileError, project_name, stack_config
+from offline.plan.stack_files import PROJECT_DIR, StackFileError, config_value
 from policies.eks_policies import ALL_POLICIES, PACK_ENFORCEMENT_LEVEL
 
 # Inside a project directory: levels per environment, and optional per-stack overrides next to them.
@@ -76,12 +76,14 @@ def _read_pack_file(path: Path) -> dict[str, Any]:
 
 def stack_environment(stack: str, project_dir: Path = PROJECT_DIR) -> str:
     """The stack's `environment` config value, from its stack file or the project default, as the CLI applies them."""
+    # Only this key: a secret (`pulumi config set --secret`) elsewhere in the stack file is fine, as it is for the CLI.
     try:
-        return stack_config(project_dir, stack)[f"{project_name(project_dir)}:environment"]
+        environment = config_value(project_dir, stack, "environment")
     except StackFileError as error:
         raise PolicyInputError(str(error)) from None
-    except KeyError:
-        raise PolicyInputError(f"stack {stack!r} has no environment (no default in Pulumi.yaml either)") from None
+    if environment is None:
+        raise PolicyInputError(f"stack {stack!r} has no environment (no default in Pulumi.yaml either)")
+    return environment
 
 
 def environment_pack_config(environment: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
