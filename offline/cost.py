@@ -5,7 +5,10 @@ The cost is offline/analyses/cost.py (usage assumptions from --stack's `cost*` k
 offline/analyses/deploy_time.py; both go into cost.json. A plan of another stack than --stack is priced with
 --stack's assumptions after a warning, into cost.<stack>.json.
 
-Exit codes: 0 success, 2 bad input (plan, stack config, price file, unknown region), one line on stderr.
+`--check-readme` (make check-generated, run by CI) says in one line when that block is stale.
+
+Exit codes: 0 success, 1 a stale README block (--check-readme), 2 bad input (plan, stack config, price file,
+unknown region), one line on stderr.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from offline import reports
 from offline.analyses.cost import CostInputError, CostReport, markdown_table
 from offline.analyses.deploy_time import DeployTimeError
 from offline.analyses.prices import PRICE_FILE, PriceError, load_prices
-from offline.plan.build import build_plan
+from offline.plan.build import BadInput, build_plan
 from offline.plan.plan_file import PlanFileError, read_plan, report_name_for
 from offline.plan.query import PlanQuery
 from offline.plan.stack_files import PROJECT_DIR
@@ -47,15 +50,28 @@ def replace_readme_block(readme: str, block: str) -> str:
     return readme[:start] + block + readme[end + len(README_END) :]
 
 
-def update_readme(project_dir: Path = PROJECT_DIR, stacks: tuple[str, ...] = ("dev", "prod")) -> Path:
+README_STACKS = ("dev", "prod")
+STALE_README = (
+    "README.md's estimate block does not match the dev and prod stack files as they are now (or the prices, or "
+    "the program); run `make readme-estimates` and commit README.md"
+)
+
+
+def regenerated_readme(project_dir: Path = PROJECT_DIR, stacks: tuple[str, ...] = README_STACKS) -> tuple[str, str]:
+    """README.md as it is and as it would be with the estimate block regenerated from the stacks' plans."""
     prices = load_prices(project_dir / "data" / "prices" / "aws.json")
     analysed = [
         reports.estimates(PlanQuery(build_plan(stack, project_dir).to_json()), stack, prices, project_dir) for stack in stacks
     ]
-    readme = project_dir / "README.md"
+    readme = (project_dir / "README.md").read_text()
     block = readme_block([report for report, _ in analysed], [deploy.summary() for _, deploy in analysed])
-    readme.write_text(replace_readme_block(readme.read_text(), block))
-    return readme
+    return readme, replace_readme_block(readme, block)
+
+
+def update_readme(project_dir: Path = PROJECT_DIR, stacks: tuple[str, ...] = README_STACKS) -> Path:
+    _, regenerated = regenerated_readme(project_dir, stacks)
+    (project_dir / "README.md").write_text(regenerated)
+    return project_dir / "README.md"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, help="directory to write cost.json into (cost.<stack>.json for another stack's plan)")
     parser.add_argument("--update-readme", action="store_true", help="regenerate README.md's dev and prod estimate block")
+    parser.add_argument(
+        "--check-readme", action="store_true", help="exit 1 with one line when README.md's estimate block is stale"
+    )
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     try:
         args = parser.parse_args(argv)
@@ -77,7 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         if args.update_readme:
-            print(f"Wrote {update_readme()}")
+            print(f"Wrote {update_readme(args.project_dir)}")
+            return 0
+        if args.check_readme:
+            current, regenerated = regenerated_readme(args.project_dir)
+            if current != regenerated:
+                print(f"offline-cost: {STALE_README}", file=sys.stderr)
+                return 1
+            print("README.md's estimate block is current")
             return 0
         if args.plan is None or args.stack is None:
             raise CostInputError("--plan and --stack are required (or --update-readme)")
@@ -96,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         print(reports.cost_text(report, deploy))
         if args.out is not None:
             print(f"Wrote {reports.write_json(args.out, name, reports.cost_document(report, deploy))}")
-    except (PriceError, CostInputError, DeployTimeError, PlanFileError, reports.ReportWriteError) as error:
+    except (PriceError, CostInputError, DeployTimeError, PlanFileError, BadInput, reports.ReportWriteError) as error:
         print(f"offline-cost: {error}", file=sys.stderr)
         return 2
     return 0

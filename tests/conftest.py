@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,8 +16,33 @@ from offline.plan.query import PlanQuery
 from offline.plan.stack_files import available_stacks
 
 ROOT = Path(__file__).resolve().parent.parent
-# Every stack file: a new Pulumi.<stack>.yaml is tested like the shipped ones, with nothing else to edit.
+# Every stack file: a new Pulumi.<stack>.yaml is tested like the shipped ones, with nothing else to edit. Tests over
+# these check only what must hold for any valid stack; a team edits them.
 STACKS = tuple(available_stacks(ROOT))
+_PROGRAM = ("Pulumi.yaml", "__main__.py", "settings.py", "components", "policies")
+# Frozen copies of the shipped stacks, owned by the tests: behaviour is tested on these (names, sizes, figures), so
+# that a team's edit of Pulumi.dev.yaml or Pulumi.prod.yaml leaves those tests as they are.
+FROZEN_STACKS = ROOT / "tests" / "fixtures" / "stacks"
+
+
+def link_program(project: Path) -> Path:
+    """`project` made a copy of this checkout's program and policy levels (symlinks), with no stack file."""
+    project.mkdir(parents=True, exist_ok=True)
+    for name in _PROGRAM:
+        (project / name).symlink_to(ROOT / name)
+    return project
+
+
+def _frozen_project() -> Path:
+    project = link_program(Path(tempfile.mkdtemp(prefix="frozen-stacks-")) / "project")
+    atexit.register(shutil.rmtree, project.parent, True)
+    for stack_file in FROZEN_STACKS.glob("Pulumi.*.yaml"):
+        (project / stack_file.name).symlink_to(stack_file)
+    return project
+
+
+# The program with the frozen stacks dev, prod and karpenter-example, for commands given --project-dir.
+FROZEN_PROJECT = _frozen_project()
 
 
 def run_component(program: Callable[[], object], deployer_arn: str = MOCK_DEPLOYER_ROLE) -> PlanQuery:
@@ -22,18 +50,27 @@ def run_component(program: Callable[[], object], deployer_arn: str = MOCK_DEPLOY
     return PlanQuery(run(program, "eks-platform", "test", {}, "eu-central-1", deployer_arn).to_json())
 
 
-_plans: dict[tuple[str, str, bool | None], PlanQuery] = {}
+_plans: dict[tuple[Path, str, str, bool | None], PlanQuery] = {}
 
 
-def stack_plan(stack: str, ingress_controller: str = "", demo_workloads: bool | None = None) -> PlanQuery:
-    """The stack's plan, optionally with another ingress controller or the demo workloads switched on or off."""
-    key = (stack, ingress_controller, demo_workloads)
+def _plan(project: Path, stack: str, ingress_controller: str, demo_workloads: bool | None) -> PlanQuery:
+    key = (project, stack, ingress_controller, demo_workloads)
     if key not in _plans:
         overrides = {"eks-platform:ingressController": ingress_controller} if ingress_controller else {}
         if demo_workloads is not None:
             overrides["eks-platform:demoWorkloads"] = "true" if demo_workloads else "false"
-        _plans[key] = PlanQuery(build_plan(stack, overrides=overrides).to_json())
+        _plans[key] = PlanQuery(build_plan(stack, project, overrides=overrides).to_json())
     return _plans[key]
+
+
+def stack_plan(stack: str, ingress_controller: str = "", demo_workloads: bool | None = None) -> PlanQuery:
+    """The plan of the user's stack file, optionally with another ingress controller or the demo workloads on/off."""
+    return _plan(ROOT, stack, ingress_controller, demo_workloads)
+
+
+def frozen_plan(stack: str, ingress_controller: str = "", demo_workloads: bool | None = None) -> PlanQuery:
+    """The same for a frozen copy of a shipped stack (dev, prod, karpenter-example)."""
+    return _plan(FROZEN_PROJECT, stack, ingress_controller, demo_workloads)
 
 
 # The Karpenter example with a third, untainted pool: the demo workloads then run on Karpenter's nodes.
@@ -74,7 +111,7 @@ def _pool_plan(stack: str, pools: dict[str, object]) -> PlanQuery:
     key = f"{stack}:{json.dumps(pools, sort_keys=True)}"
     if key not in _pool_plans:
         overrides = {"eks-platform:nodeGroups": json.dumps(pools)}
-        _pool_plans[key] = PlanQuery(build_plan(stack, overrides=overrides).to_json())
+        _pool_plans[key] = PlanQuery(build_plan(stack, FROZEN_PROJECT, overrides=overrides).to_json())
     return _pool_plans[key]
 
 
@@ -98,15 +135,11 @@ FIXTURE_STACK_FILE = """config:
     system: {instanceTypes: [t3.medium, t3a.medium], capacityType: SPOT, minSize: 1, desiredSize: 2, maxSize: 3}
   eks-platform:demoWorkloads: true
 """
-_PROGRAM = ("Pulumi.yaml", "__main__.py", "settings.py", "components", "policies")
 
 
 def make_fixture_project(parent: Path, stack_file: str = FIXTURE_STACK_FILE) -> Path:
     """This checkout's program and policy levels in `parent`/project with only `Pulumi.fixture.yaml` (`stack_file`)."""
-    project = parent / "project"
-    project.mkdir()
-    for name in _PROGRAM:
-        (project / name).symlink_to(ROOT / name)
+    project = link_program(parent / "project")
     (project / f"Pulumi.{FIXTURE_STACK}.yaml").write_text(stack_file)
     return project
 
@@ -140,12 +173,12 @@ def fixture_plans(tmp_path_factory: pytest.TempPathFactory) -> FixturePlans:
 
 @pytest.fixture(scope="session")
 def dev() -> PlanQuery:
-    return stack_plan("dev")
+    return frozen_plan("dev")
 
 
 @pytest.fixture(scope="session")
 def prod() -> PlanQuery:
-    return stack_plan("prod")
+    return frozen_plan("prod")
 
 
 @pytest.fixture

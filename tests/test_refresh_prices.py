@@ -24,6 +24,7 @@ import pytest
 from offline.analyses.cost import estimate
 from offline.analyses.prices import PRICE_FILE, load_prices
 from settings import CostAssumptions
+from tests.conftest import FROZEN_PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("refresh_prices", ROOT / "scripts" / "refresh_prices.py")
@@ -216,7 +217,7 @@ def test_malformed_price_file_is_refused_before_any_request(tmp_path: Path, caps
 def test_instance_types_come_from_every_pool_of_every_stack_file() -> None:
     """Pools live under nodeGroups.<pool>.instanceTypes (Pulumi.yaml); the flat nodeInstanceTypes key is gone, so
     reading it refreshed no instance price at all. Karpenter pools count too: the estimate names their first type."""
-    kinds = refresh_prices.stack_instance_types()
+    kinds = refresh_prices.stack_instance_types(FROZEN_PROJECT)
     assert kinds == sorted(set(kinds))
     assert {"t3.medium", "t3a.medium", "m6i.large", "m7g.large", "m7g.xlarge", "c7g.xlarge"} <= set(kinds)
 

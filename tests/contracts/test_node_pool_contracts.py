@@ -17,12 +17,12 @@ from components.shared.node_pools import EKS_TAINT_EFFECTS, POOL_LABEL
 from offline.analyses.lifecycle import check_needs
 from offline.plan.query import PlanQuery
 from settings import SYSTEM_POOL
-from tests.conftest import karpenter_workload_plan, managed_pools_plan, stack_plan
+from tests.conftest import frozen_plan, karpenter_workload_plan, managed_pools_plan
 
 PLANS: dict[str, Callable[[], PlanQuery]] = {
-    "dev": lambda: stack_plan("dev"),
-    "prod": lambda: stack_plan("prod"),
-    "karpenter-example": lambda: stack_plan("karpenter-example"),
+    "dev": lambda: frozen_plan("dev"),
+    "prod": lambda: frozen_plan("prod"),
+    "karpenter-example": lambda: frozen_plan("karpenter-example"),
     "three-managed-pools": managed_pools_plan,
     "demo-on-karpenter": karpenter_workload_plan,
 }

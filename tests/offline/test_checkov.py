@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from offline.analyses.manifests import kubernetes_objects, write_manifests
-from tests.conftest import STACKS, stack_plan
+from tests.conftest import STACKS, frozen_plan, stack_plan
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CHECKOV = PROJECT_DIR / ".venv-checkov" / "bin" / "checkov"
@@ -90,7 +90,7 @@ def test_checkov_fails_a_privileged_container_and_honours_a_skip_annotation_with
     get_skipped_checks). Its value is split on every "=": a reason containing "=" crashes checkov 3.3.30 (exit code 2).
     """
     httpd = next(
-        m for m in kubernetes_objects(stack_plan("dev")) if m["kind"] == "Deployment" and m["metadata"]["name"] == "httpd"
+        m for m in kubernetes_objects(frozen_plan("dev")) if m["kind"] == "Deployment" and m["metadata"]["name"] == "httpd"
     )
     directory = tmp_path / "manifests"
     directory.mkdir()

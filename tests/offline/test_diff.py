@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from offline.change.upgrade_rules import table_addon_version
-from tests.conftest import stack_plan
+from tests.conftest import frozen_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "settings.py", ".gitignore")
@@ -230,7 +230,7 @@ def write(path: Path, content: Any) -> Path:
 
 
 def test_two_plan_files(tmp_path: Path) -> None:
-    plan = stack_plan("dev").plan
+    plan = frozen_plan("dev").plan
     old, new = write(tmp_path / "old.json", plan), write(tmp_path / "new.json", plan)
     result = diff(tmp_path, "--plans", str(old), str(new), out=tmp_path / "out")
     assert result.returncode == 0, result.stderr
@@ -259,7 +259,7 @@ def test_a_malformed_plan_file_is_one_line_exit_2_and_writes_nothing(tmp_path: P
 
 
 def test_an_unwritable_output_directory_is_one_line_exit_2(tmp_path: Path) -> None:
-    plan = write(tmp_path / "plan.json", stack_plan("dev").plan)
+    plan = write(tmp_path / "plan.json", frozen_plan("dev").plan)
     blocker = write(tmp_path / "not-a-directory", "x")
     result = diff(tmp_path, "--plans", str(plan), str(plan), out=blocker)
     assert (result.returncode, result.stdout) == (2, "")
@@ -270,7 +270,7 @@ def test_a_warning_is_reported_but_does_not_fail_the_diff(tmp_path: Path) -> Non
     """A node group minimum raised while desiredSize is ignored may be refused by EKS (offline/change/plan_diff.py,
     terraform-aws-modules/terraform-aws-eks#2508): the warning reaches the terminal, diff.json and diff.md, and the
     exit code stays 0 (the change itself is valid). Catches: a warning lost on the way to the pull request."""
-    plan = stack_plan("dev").plan
+    plan = frozen_plan("dev").plan
     head = json.loads(json.dumps(plan))
     node_group = next(r for r in head["resources"] if r["type"] == "aws:eks/nodeGroup:NodeGroup")
     node_group["inputs"]["scalingConfig"]["minSize"] = 2

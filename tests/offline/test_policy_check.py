@@ -16,7 +16,7 @@ from offline.analyses import policy
 from offline.analyses.policy import evaluate, load_pack_config, verdict
 from offline.plan.query import PlanQuery
 from offline.policy_run import main
-from tests.conftest import STACKS, stack_plan
+from tests.conftest import STACKS, frozen_plan, stack_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +65,7 @@ def test_mandatory_violation_exits_1_and_names_the_resource(tmp_path: Path, caps
 
 
 def test_advisory_violation_alone_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    plan = copy.deepcopy(stack_plan("dev").plan)
+    plan = copy.deepcopy(frozen_plan("dev").plan)
     key = next(resource for resource in plan["resources"] if resource["type"] == "aws:kms/key:Key")
     key["inputs"]["enableKeyRotation"] = False
     code, out, _ = run(["--plan", str(write_plan(tmp_path, plan)), "--stack", "dev"], capsys)
@@ -104,7 +104,7 @@ def test_missing_plan_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_unknown_stack_exits_2_naming_the_known_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    plan = write_plan(tmp_path, stack_plan("dev").plan)
+    plan = write_plan(tmp_path, frozen_plan("dev").plan)
     code, _, err = run(["--plan", str(plan), "--stack", "no-such-stack"], capsys)
     assert code == 2 and err.count("\n") == 1
     assert "no stack file Pulumi.no-such-stack.yaml" in err and f"stacks with a file here: {', '.join(STACKS)}" in err
@@ -116,7 +116,7 @@ def test_a_mandatory_violation_is_exit_1_and_in_the_report(tmp_path: Path, capsy
     )
     assert code == 1
     assert json.loads((tmp_path / "policy-report.json").read_text())[0]["policy"] == "eks-public-endpoint-restricted"
-    clean = write_plan(tmp_path, copy.deepcopy(stack_plan("dev").plan))
+    clean = write_plan(tmp_path, copy.deepcopy(frozen_plan("dev").plan))
     code, out, _ = run(["--plan", str(clean), "--stack", "dev", "--out", str(tmp_path)], capsys)
     assert code == 0 and "policy-check dev: passed" in out
 
@@ -150,7 +150,7 @@ def test_another_stacks_plan_is_checked_with_a_warning_and_keeps_its_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # `make policy-check STACK=prod PLAN=out/dev/plan.json` writes next to the plan: dev's report must survive.
-    plan = write_plan(tmp_path, stack_plan("dev").plan)
+    plan = write_plan(tmp_path, frozen_plan("dev").plan)
     dev_report = tmp_path / "policy-report.json"
     dev_report.write_text("[]\n")
     code, out, err = run(["--plan", str(plan), "--stack", "prod", "--out", str(tmp_path)], capsys)
@@ -164,7 +164,7 @@ def test_another_stacks_plan_is_checked_with_a_warning_and_keeps_its_report(
 
 
 def test_a_plan_of_the_same_stack_gets_no_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    plan = write_plan(tmp_path, stack_plan("dev").plan)
+    plan = write_plan(tmp_path, frozen_plan("dev").plan)
     code, _, err = run(["--plan", str(plan), "--stack", "dev", "--out", str(tmp_path)], capsys)
     assert (code, err) == (0, "")
     assert (tmp_path / "policy-report.json").exists() and not list(tmp_path.glob("policy-report.*.json"))
@@ -185,7 +185,7 @@ def test_a_policy_reading_an_unknown_value_is_only_advisory(monkeypatch: pytest.
 
 
 def test_unwritable_report_directory_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    plan = write_plan(tmp_path, stack_plan("dev").plan)
+    plan = write_plan(tmp_path, frozen_plan("dev").plan)
     blocker = tmp_path / "taken"
     blocker.write_text("")
     code, _, err = run(["--plan", str(plan), "--stack", "dev", "--out", str(blocker / "report")], capsys)

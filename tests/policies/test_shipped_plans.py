@@ -17,7 +17,7 @@ import pytest
 
 from offline.analyses.policy import Violation, evaluate, load_pack_config, resolve_settings
 from offline.plan.query import PlanQuery
-from tests.conftest import STACKS, stack_plan
+from tests.conftest import STACKS, frozen_plan, stack_plan
 
 KARPENTER_EXAMPLE = "karpenter-example"
 Resource = dict[str, Any]
@@ -39,7 +39,7 @@ def test_shipped_plan_has_no_mandatory_violation(stack: str) -> None:
 
 def test_shipped_plans_are_checked_at_all() -> None:
     # Guards the test above: the plans hold what the AWS rules look at.
-    types = {resource["type"] for resource in stack_plan("prod").resources}
+    types = {resource["type"] for resource in frozen_plan("prod").resources}
     assert {
         "eks:index:Cluster",
         "aws:eks/nodeGroup:NodeGroup",
@@ -80,6 +80,21 @@ def set_launch_template(path: tuple[str, ...], value: Any) -> Callable[..., Reso
         for step in path[:-1]:
             holder = holder[step][0] if isinstance(holder[step], list) else holder[step]
         holder[path[-1]] = value
+        return target
+
+    return mutate
+
+
+def public_endpoint(cidrs: list[str] | None) -> Callable[..., Resource]:
+    """The cluster's public endpoint switched on with `cidrs` as its allow-list (None: no allow-list), whatever the
+    stack had: a private-only stack is mutated into the same mistake."""
+
+    def mutate(plan: dict[str, Any]) -> Resource:
+        target = first(plan, CLUSTER)
+        target["inputs"]["endpointPublicAccess"] = True
+        target["inputs"].pop("publicAccessCidrs", None)
+        if cidrs is not None:
+            target["inputs"]["publicAccessCidrs"] = cidrs
         return target
 
     return mutate
@@ -146,10 +161,8 @@ def change_spec(resource_type: str, change: Callable[[dict[str, Any]], None]) ->
 
 
 AWS_MUTATIONS: dict[str, Mutation] = {
-    "endpoint open to the world": Mutation(
-        "eks-public-endpoint-restricted", set_input(CLUSTER, "publicAccessCidrs", ["0.0.0.0/0"])
-    ),
-    "endpoint without allow-list": Mutation("eks-public-endpoint-restricted", drop_input(CLUSTER, "publicAccessCidrs")),
+    "endpoint open to the world": Mutation("eks-public-endpoint-restricted", public_endpoint(["0.0.0.0/0"])),
+    "endpoint without allow-list": Mutation("eks-public-endpoint-restricted", public_endpoint(None)),
     "no secrets encryption": Mutation("eks-secrets-encryption", drop_input(CLUSTER, "encryptionConfigKeyArn")),
     "no audit log": Mutation("eks-control-plane-logging", set_input(CLUSTER, "enabledClusterLogTypes", ["api", "authenticator"])),
     "no deletion protection": Mutation("eks-deletion-protection", set_input(CLUSTER, "deletionProtection", False), ("prod",)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from offline.analyses.lifecycle import check_needs, rehearse
-from tests.conftest import STACKS, karpenter_workload_plan, stack_plan
+from tests.conftest import STACKS, frozen_plan, karpenter_workload_plan, stack_plan
 
 VOLUME_GATE = "pulumi-python:dynamic/storage:VolumeReleaseGate"
 # Demo workloads on: every claim and load balancer the program can declare, in every stack.
@@ -53,10 +53,10 @@ def test_helm_releases_wait_for_their_objects_to_be_deleted(stack: str, controll
 
 
 def test_prod_protects_the_cluster_and_the_claim() -> None:
-    query = stack_plan("prod", demo_workloads=True)
+    query = frozen_plan("prod", demo_workloads=True)
     assert query.one("eks:index:Cluster", "cluster-eks")["protect"] is True
     assert query.one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is True
-    assert stack_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is False
+    assert frozen_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")["protect"] is False
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import STACKS, stack_plan
+from components.shared.versions import KUBERNETES_RELEASES
+from tests.conftest import STACKS, frozen_plan, stack_plan
 
 CONTROLLERS = ["f5-nginx", "ingress-nginx"]
 
@@ -46,8 +47,8 @@ def test_switching_the_controller_changes_the_release_the_ingress_and_its_allow_
 
 
 def test_prod_ingress_spreads_over_zones_and_dev_does_not() -> None:
-    prod = stack_plan("prod").one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]["values"]["controller"]
-    dev = stack_plan("dev").one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]["values"]["controller"]
+    prod = frozen_plan("prod").one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]["values"]["controller"]
+    dev = frozen_plan("dev").one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]["values"]["controller"]
     assert prod["replicaCount"] == 3
     assert prod["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
     assert dev["replicaCount"] == 2
@@ -66,7 +67,9 @@ def test_demo_urls_and_autoscaler_outputs(stack: str) -> None:
         return
     release = query.one("kubernetes:helm.sh/v3:Release", "autoscaler-release")["inputs"]
     assert release["values"]["autoDiscovery"]["clusterName"] == f"eks-platform-{stack}"
-    assert release["version"] == "9.54.0"
+    # The autoscaler must match the cluster's minor: the chart pinned for the stack's own kubernetesVersion.
+    minor = query.one("eks:index:Cluster", "cluster-eks")["inputs"]["version"]
+    assert release["version"] == KUBERNETES_RELEASES[minor].cluster_autoscaler_chart.version
     for group in query.of_type("aws:eks/nodeGroup:NodeGroup"):
         assert group["ignoreChanges"] == ["scalingConfig.desiredSize"]
 
@@ -86,7 +89,7 @@ def test_without_demo_workloads_only_the_platform_is_left(stack: str) -> None:
 
 def test_demo_workloads_default_per_stack() -> None:
     """Documented in README (Stacks): the seed's systems run in dev; prod (and the Pulumi.yaml default) has none."""
-    assert stack_plan("dev").of_type("eks-platform:workloads:DemoWorkloads")
-    assert stack_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")
-    assert not stack_plan("prod").of_type("eks-platform:workloads:DemoWorkloads")
-    assert not stack_plan("prod").of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert frozen_plan("dev").of_type("eks-platform:workloads:DemoWorkloads")
+    assert frozen_plan("dev").one("kubernetes:core/v1:PersistentVolumeClaim", "storage-ebs-pvc")
+    assert not frozen_plan("prod").of_type("eks-platform:workloads:DemoWorkloads")
+    assert not frozen_plan("prod").of_type("kubernetes:core/v1:PersistentVolumeClaim")

@@ -11,9 +11,10 @@ import pytest
 from offline.analyses.policy import environment_pack_config
 from offline.plan.stack_files import available_stacks
 from offline.preview import main
+from tests.conftest import FROZEN_STACKS
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV_FILE = (ROOT / "Pulumi.dev.yaml").read_text()
+DEV_FILE = (FROZEN_STACKS / "Pulumi.dev.yaml").read_text()
 
 
 def project_with(tmp_path: Path, files: dict[str, str]) -> Path:

@@ -14,7 +14,7 @@ import pytest
 
 from offline.plan.build import build_plan
 from offline.plan.query import PlanQuery
-from tests.conftest import STACKS, stack_plan
+from tests.conftest import FROZEN_PROJECT, STACKS, stack_plan
 
 # Every stack file, with each ingress controller.
 VARIANTS = [(stack, controller) for stack in STACKS for controller in ("", "ingress-nginx")]
@@ -163,7 +163,7 @@ def test_network_policies_select_existing_pods_and_open_only_their_container_por
     ids=["fixed-size-3-3-3", "address-plan-fits-exactly"],
 )
 def test_boundary_configs_preview_with_every_relation_intact(overrides: dict[str, str]) -> None:
-    query = PlanQuery(build_plan("prod", overrides=overrides).to_json())
+    query = PlanQuery(build_plan("prod", FROZEN_PROJECT, overrides=overrides).to_json())
     groups = query.of_type("aws:eks/nodeGroup:NodeGroup")
     system = json.loads(overrides.get("eks-platform:nodeGroups", '{"system": {"maxSize": 9}}'))["system"]
     assert sum(g["inputs"]["scalingConfig"]["maxSize"] for g in groups) == system["maxSize"]

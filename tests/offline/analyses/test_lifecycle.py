@@ -12,7 +12,7 @@ import pytest
 from offline import lifecycle
 from offline.analyses.lifecycle import NEEDS, check_needs, rehearse, reversed_edges, waves
 from offline.plan.query import PlanQuery
-from tests.conftest import karpenter_workload_plan, stack_plan
+from tests.conftest import frozen_plan, karpenter_workload_plan, stack_plan
 
 VARIANTS = [("dev", ""), ("dev", "ingress-nginx"), ("prod", ""), ("prod", "ingress-nginx")]
 
@@ -168,7 +168,7 @@ def drop_from(plan: dict[str, Any], prefixes: tuple[str, ...], *fragments: str) 
 
 
 def karpenter_example() -> dict[str, Any]:
-    return copy.deepcopy(stack_plan("karpenter-example").plan)
+    return copy.deepcopy(frozen_plan("karpenter-example").plan)
 
 
 @pytest.mark.parametrize(
@@ -200,7 +200,7 @@ def test_a_missing_karpenter_edge_breaks_its_need(need: str, mutate) -> None:
 
 
 def test_the_gate_waits_for_everything_karpenter_and_its_instances_use() -> None:
-    pairs = [c for c in check_needs(stack_plan("karpenter-example")) if c.need == "karpenter-outlives-its-instances"]
+    pairs = [c for c in check_needs(frozen_plan("karpenter-example")) if c.need == "karpenter-outlives-its-instances"]
     providers = {c.provider.rsplit("::", 1)[-1] for c in pairs}
     assert {"karpenter-release", "karpenter-crd", "karpenter-controller-inline", "karpenter-controller-association"} <= providers
     assert {"karpenter-interruptions", "karpenter-spot-interruption", "karpenter-node-access", "cluster-eks"} <= providers

@@ -18,7 +18,7 @@ import yaml
 from components.shared.versions import KARPENTER, KARPENTER_CRD
 from offline.analyses.manifests import kubernetes_objects, write_manifests
 from offline.plan.query import PlanQuery
-from tests.conftest import STACKS, karpenter_workload_plan, stack_plan
+from tests.conftest import STACKS, frozen_plan, karpenter_workload_plan, stack_plan
 
 # Demo workloads on everywhere: each stack's version must accept every object the program can declare.
 CASES = [(stack, controller) for stack in STACKS for controller in ("f5-nginx", "ingress-nginx")]
@@ -82,7 +82,7 @@ def test_manifests_are_schema_valid_for_the_configured_version(stack: str, contr
 
 
 def test_the_seed_objects_are_all_there(tmp_path: Path) -> None:
-    names = {p.name for p in write_manifests(stack_plan("dev"), tmp_path)}
+    names = {p.name for p in write_manifests(frozen_plan("dev"), tmp_path)}
     for expected in (
         "demo-deployment-httpd.yaml",
         "demo-service-httpd-service.yaml",
@@ -97,20 +97,20 @@ def test_the_seed_objects_are_all_there(tmp_path: Path) -> None:
 
 
 def test_helm_releases_are_not_written_as_manifests(tmp_path: Path) -> None:
-    kinds = {yaml.safe_load(p.read_text())["kind"] for p in write_manifests(stack_plan("dev"), tmp_path)}
+    kinds = {yaml.safe_load(p.read_text())["kind"] for p in write_manifests(frozen_plan("dev"), tmp_path)}
     assert "Release" not in kinds
 
 
 def test_a_manifest_from_an_earlier_run_is_removed(tmp_path: Path) -> None:
     """Switching the ingress controller renames its namespace: the old namespace's file must not stay behind."""
-    write_manifests(stack_plan("dev", "ingress-nginx"), tmp_path)
-    names = {p.name for p in write_manifests(stack_plan("dev", "f5-nginx"), tmp_path)}
+    write_manifests(frozen_plan("dev", "ingress-nginx"), tmp_path)
+    names = {p.name for p in write_manifests(frozen_plan("dev", "f5-nginx"), tmp_path)}
     assert {p.name for p in (tmp_path / "manifests").iterdir()} == names
     assert "cluster-namespace-ingress-nginx.yaml" not in names
 
 
 def test_the_schema_check_rejects_an_unknown_field() -> None:
-    deployment = copy.deepcopy(next(m for m in kubernetes_objects(stack_plan("dev")) if m["kind"] == "Deployment"))
+    deployment = copy.deepcopy(next(m for m in kubernetes_objects(frozen_plan("dev")) if m["kind"] == "Deployment"))
     deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, "1.35.0", strict=True)
@@ -140,7 +140,7 @@ def test_the_karpenter_objects_are_checked_against_the_pinned_releases_crds(tmp_
     ],
 )
 def test_the_crd_check_rejects_a_bad_field(kind: str, change, complaint: str) -> None:
-    manifest = copy.deepcopy(next(m for m in kubernetes_objects(stack_plan("karpenter-example")) if m["kind"] == kind))
+    manifest = copy.deepcopy(next(m for m in kubernetes_objects(frozen_plan("karpenter-example")) if m["kind"] == kind))
     validate(manifest, "1.35.0")
     change(manifest)
     with pytest.raises(jsonschema.ValidationError, match=complaint):

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from offline.change.upgrade_rules import ADDON, CONTROL_PLANE, NODES, VERSION_INPUTS, VersionInput, input_at, table_addon_version
-from tests.conftest import stack_plan
+from tests.conftest import frozen_plan
 
 Resource = dict[str, Any]
 
 
 def plan_copy(stack: str = "dev") -> dict[str, Any]:
-    return copy.deepcopy(stack_plan(stack).plan)
+    return copy.deepcopy(frozen_plan(stack).plan)
 
 
 def resources(plan: dict[str, Any], resource_type: str) -> list[Resource]:
