@@ -59,6 +59,9 @@ class CostLine:
     unit_usd: Decimal | None
     monthly_usd: Decimal | None
     note: str = ""
+    # Demand-driven capacity (an autoscaled pool, a Karpenter pool): the monthly cost at its smallest and at its
+    # configured limit; the high end is None when the limit or a price is missing. monthly_usd is the plan's size.
+    range_usd: tuple[Decimal, Decimal | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,35 @@ class CostReport:
     def unpriced(self) -> tuple[CostLine, ...]:
         return tuple(line for line in self.lines if line.monthly_usd is None)
 
-    def figure(self) -> str:
-        """The monthly figure as it may be read: exact when every item is priced, else only a lower bound."""
-        return _money(self.total_usd) if not self.unpriced else f"at least {_money(self.total_usd)}"
+    @property
+    def demand_range(self) -> tuple[Decimal, Decimal | None] | None:
+        """The monthly total with demand-driven capacity at its smallest and at its limits (None as the high end when
+        a limit or a price is missing); None when nothing in the stack scales with demand."""
+        if not any(line.range_usd for line in self.lines):
+            return None
+        low, high = Decimal(0), Decimal(0)
+        bounded = True
+        for line in self.lines:
+            if line.range_usd is not None:
+                low += line.range_usd[0]
+                bounded = bounded and line.range_usd[1] is not None
+                high += line.range_usd[1] or Decimal(0)
+            elif line.monthly_usd is not None:
+                low, high = low + line.monthly_usd, high + line.monthly_usd
+            else:
+                bounded = False  # an item without a price has no known top either
+        return low, (high if bounded else None)
+
+    def figure(self, with_range: bool = True) -> str:
+        """The monthly figure as it may be read: exact when every item is priced, else only a lower bound; with
+        the range demand-driven capacity can move it through (unless `with_range` is off)."""
+        point = _money(self.total_usd) if not self.unpriced else f"at least {_money(self.total_usd)}"
+        spread = self.demand_range
+        if spread is None or not with_range:
+            return point
+        low, high = spread
+        top = _money(high) if high is not None else "no upper bound known"
+        return f"{point} ({_money(low)} to {top} as demand-driven capacity moves)"
 
     def to_json(self) -> dict[str, Any]:
         def number(value: Decimal | None) -> float | None:
@@ -96,6 +125,7 @@ class CostReport:
             "currency": "USD",
             "hoursPerMonth": self.hours_per_month,
             "totalUsd": float(self.total_usd),
+            "demandRangeUsd": None if self.demand_range is None else [float(self.demand_range[0]), number(self.demand_range[1])],
             "unpricedItems": len(self.unpriced),
             "assumptions": list(self.assumptions),
             "lines": [
@@ -108,6 +138,7 @@ class CostReport:
                     "priceId": line.price_id,
                     "unitUsd": number(line.unit_usd),
                     "monthlyUsd": number(line.monthly_usd),
+                    "rangeUsd": None if line.range_usd is None else [float(line.range_usd[0]), number(line.range_usd[1])],
                     "note": line.note,
                 }
                 for line in self.lines
@@ -131,13 +162,18 @@ class _Pricer:
         price_id: str,
         note: str = "",
         factor: Decimal = Decimal(1),
+        between: tuple[Decimal, Decimal] | None = None,
     ) -> CostLine:
+        """`between`: the quantity at the smallest and at the largest size demand can take it to."""
         price = self.region.get(price_id)
         if price is None:
             missing = f"no price: {self.region.why_missing(price_id)}"
             return CostLine(resource["name"], resource["urn"], item, quantity, unit, price_id, None, None, _join(note, missing))
         unit_usd = price.usd * factor
-        return CostLine(resource["name"], resource["urn"], item, quantity, unit, price_id, unit_usd, quantity * unit_usd, note)
+        spread = None if between is None else (between[0] * unit_usd, between[1] * unit_usd)
+        return CostLine(
+            resource["name"], resource["urn"], item, quantity, unit, price_id, unit_usd, quantity * unit_usd, note, spread
+        )
 
     def unpriced(self, resource: Resource, item: str, quantity: Decimal, unit: str, price_id: str, note: str) -> CostLine:
         return CostLine(resource["name"], resource["urn"], item, quantity, unit, price_id, None, None, note)
@@ -267,18 +303,24 @@ def _launch_template(query: PlanQuery, node_group: Resource) -> Resource | None:
     return templates[0] if templates else None
 
 
-def _resizer_note(query: PlanQuery) -> str:
+@dataclass(frozen=True)
+class _Resizer:
+    autoscaled: bool
+    note: str
+
+
+def _resizer(query: PlanQuery) -> _Resizer:
     """Who moves a managed node group's size, from the plan: only the Cluster Autoscaler does; Karpenter launches
     its own nodes and leaves the group (the system pool under `autoscaler: karpenter`) at its desired size."""
     charts = [r for kind in HELM_TYPES for r in query.of_type(kind)]
     autoscalers = [r for r in charts if str(r["inputs"].get("chart", "")).rsplit("/", 1)[-1] == "cluster-autoscaler"]
     if autoscalers:
-        return f"the Cluster Autoscaler of {autoscalers[0]['name']} moves it"
-    return "no Cluster Autoscaler in the plan, so nothing resizes it"
+        return _Resizer(True, f"the Cluster Autoscaler of {autoscalers[0]['name']} moves it")
+    return _Resizer(False, "no Cluster Autoscaler in the plan, so nothing resizes it")
 
 
 def _node_group(
-    query: PlanQuery, node_group: Resource, pricer: _Pricer, book: PriceBook, assumptions: CostAssumptions, resizer: str
+    query: PlanQuery, node_group: Resource, pricer: _Pricer, book: PriceBook, assumptions: CostAssumptions, resizer: _Resizer
 ) -> Iterator[CostLine]:
     inputs = node_group["inputs"]
     scaling = inputs.get("scalingConfig") or {}
@@ -286,8 +328,10 @@ def _node_group(
     types = [str(kind) for kind in inputs.get("instanceTypes") or []]
     capacity = str(inputs.get("capacityType") or "ON_DEMAND")
     low, high = _count(scaling.get("minSize")), _count(scaling.get("maxSize"))
-    range_note = f"desired size {count} (min {low}, max {high}; {resizer})"
+    range_note = f"desired size {count} (min {low}, max {high}; {resizer.note})"
     hours = count * book.hours_per_month
+    # Only a pool something resizes moves with demand; the range is from minSize to maxSize nodes.
+    nodes = (low, high) if resizer.autoscaled and low != high else None
     if types:
         notes = [range_note]
         if len(types) > 1:
@@ -296,7 +340,9 @@ def _node_group(
         if capacity == "SPOT":
             factor = Decimal(100 - assumptions.spot_discount_percent) / 100
             notes.append(f"SPOT: On-Demand minus {assumptions.spot_discount_percent}% (assumption: costSpotDiscountPercent)")
-        yield pricer.line(node_group, f"{count} x {types[0]} {capacity}", hours, "h", f"ec2.{types[0]}", _join(*notes), factor)
+        between = None if nodes is None else (nodes[0] * book.hours_per_month, nodes[1] * book.hours_per_month)
+        item = f"{count} x {types[0]} {capacity}"
+        yield pricer.line(node_group, item, hours, "h", f"ec2.{types[0]}", _join(*notes), factor, between)
     else:
         yield pricer.unpriced(node_group, f"{count} nodes", hours, "h", "ec2", "no price: the node group names no instance type")
     template = _launch_template(query, node_group)
@@ -317,6 +363,7 @@ def _node_group(
             "GB-month",
             f"ebs.{kind}.storage",
             f"one per node ({mapping.get('deviceName', 'root')})",
+            between=None if nodes is None else (nodes[0] * size, nodes[1] * size),
         )
 
 
@@ -331,29 +378,47 @@ def _requirement(requirements: Any, key: str) -> list[str]:
     ]
 
 
-def _node_pool(pool: Resource, pricer: _Pricer) -> CostLine:
-    """A Karpenter NodePool: its nodes exist only while pending pods need them, so no count is there to price."""
+def _node_pool(pool: Resource, pricer: _Pricer, hours: Decimal) -> CostLine:
+    """A Karpenter NodePool: no node until pods are pending for it, at most its node limit. Priced as a range from
+    none to the limit of its most expensive listed type; without a limit, or a price for a type, no upper bound."""
     spec = pool["inputs"].get("spec") or {}
     requirements = ((spec.get("template") or {}).get("spec") or {}).get("requirements")
     types = _requirement(requirements, "node.kubernetes.io/instance-type")
     capacity = _requirement(requirements, "karpenter.sh/capacity-type")
     limit = str((spec.get("limits") or {}).get("nodes", ""))
-    nodes = Decimal(int(limit)) if limit.isdigit() else Decimal(0)
-    kind = types[0] if types else "any instance type"
-    bound = f"up to {limit} x {kind}" if limit.isdigit() else f"no node limit, {kind}"
-    details = [f"the first of {', '.join(types)}"] if len(types) > 1 else []
-    if capacity:
-        details.append(f"capacity type {', '.join(capacity)}")
-    return pricer.unpriced(
-        pool,
-        "nodes Karpenter launches on demand",
-        nodes,
-        "nodes at most",
-        f"ec2.{types[0]}" if types else "ec2",
+    nodes = Decimal(int(limit)) if limit.isdigit() else None
+    priced = {kind: price.usd for kind in types if (price := pricer.region.get(f"ec2.{kind}")) is not None}
+    dearest = max(priced, key=lambda kind: priced[kind], default=None)
+    missing = [kind for kind in types if kind not in priced]
+    details = [f"capacity type {', '.join(capacity)}"] if capacity else []
+    if "spot" in capacity:
+        details.append("the upper bound at On-Demand prices")
+    if nodes is None:
+        details.append("no node limit (spec.limits.nodes), so no upper bound")
+    elif not types:
+        details.append("no instance types listed, so no upper bound")
+    elif missing:
+        details.append(f"no price for {', '.join(missing)}, so no upper bound")
+    high: Decimal | None = None
+    if nodes is not None and types and not missing and dearest is not None:
+        high = nodes * hours * priced[dearest]
+        details.append(f"the upper bound {limit} x {dearest}, the dearest of {', '.join(types)}")
+    item = f"0 to {limit} nodes Karpenter launches on demand" if nodes is not None else "nodes Karpenter launches on demand"
+    return CostLine(
+        pool["name"],
+        pool["urn"],
+        item,
+        Decimal(0),
+        "h at rest",
+        f"ec2.{dearest or (types[0] if types else '')}".rstrip("."),
+        None,
+        Decimal(0),
         _join(
-            f"not estimated, {bound}" + (f" ({'; '.join(details)})" if details else ""),
-            "the count depends on the pods pending for this pool; their root volumes are not estimated either",
+            "no node runs until pods are pending for this pool",
+            *details,
+            "their root volumes are not in the range",
         ),
+        (Decimal(0), high),
     )
 
 
@@ -478,7 +543,7 @@ def estimate(query: PlanQuery, prices: PriceBook, assumptions: CostAssumptions, 
     hours = Decimal(prices.hours_per_month)
     lines: list[CostLine] = []
     gateways = query.of_type("aws:ec2/natGateway:NatGateway")
-    resizer = _resizer_note(query)
+    resizer = _resizer(query)
     for resource in query.resources:
         kind = resource["type"]
         if kind == "eks:index:Cluster":
@@ -486,7 +551,7 @@ def estimate(query: PlanQuery, prices: PriceBook, assumptions: CostAssumptions, 
         elif kind == "aws:eks/nodeGroup:NodeGroup":
             lines.extend(_node_group(query, resource, pricer, prices, assumptions, resizer))
         elif kind == NODE_POOL:
-            lines.append(_node_pool(resource, pricer))
+            lines.append(_node_pool(resource, pricer, hours))
         elif kind in PER_REQUEST:
             lines.append(_per_request(resource, pricer))
         elif kind == "aws:ec2/natGateway:NatGateway":
@@ -568,6 +633,10 @@ def render_table(report: CostReport) -> str:
     else:
         out.append(f"  Total: {_money(report.total_usd)} per month (every item priced)")
     out.extend(f"    {line.resource}: {line.item}: {line.note}" for line in report.unpriced)
+    if report.demand_range is not None:
+        low, high = report.demand_range
+        top = _money(high) if high is not None else "no upper bound known"
+        out.append(f"  With demand-driven capacity (autoscaled pools, Karpenter pools): {_money(low)} to {top} per month")
     out.append("  Assumptions: " + "; ".join(report.assumptions))
     return "\n".join(out)
 

@@ -34,7 +34,7 @@ def cost_delta(before: CostReport, after: CostReport) -> str:
     the change is the resources' alone. An item without a sourced price never counts as free: unless the same items
     go unpriced on both sides, the change is unknown, and it says which items leave it so.
     """
-    figures = f"{before.figure()} -> {after.figure()} a month"
+    figures = f"{before.figure(with_range=False)} -> {after.figure(with_range=False)} a month"
     if _unpriced_items(before) != _unpriced_items(after):
         missing = sorted({f"{line.resource} ({line.item})" for line in (*before.unpriced, *after.unpriced)})
         return f"{figures}, change unknown: {len(missing)} item(s) not priced: {', '.join(missing)}"

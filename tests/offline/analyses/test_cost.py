@@ -15,27 +15,30 @@ import yaml
 
 from offline.analyses.cost import CostInputError, estimate, render_table, stack_assumptions
 from offline.analyses.prices import PRICE_FILE, PriceBook, load_prices
-from offline.cost import README_BEGIN, README_END, main, readme_block
+from offline.cost import STALE_README, main, readme_block
 from offline.plan.build import build_plan
 from offline.plan.query import PlanQuery
 from offline.preview import estimate_lines
 from offline.reports import estimates
 from settings import CostAssumptions
-from tests.conftest import FIXTURE_STACK, karpenter_workload_plan
+from tests.conftest import FIXTURE_STACK, FROZEN_PROJECT, FROZEN_STACKS, karpenter_workload_plan, link_program
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = CostAssumptions(nat_data_gb_per_month=100, log_ingest_gb_per_month=5, nlb_capacity_units=1, spot_discount_percent=0)
+# The regions the price file covers, as the message lists them (ap-south-1 is not among them).
+PRICED_REGIONS = ", ".join(sorted(json.loads(PRICE_FILE.read_text())["regions"]))
 
 
 @cache
 def plan(stack: str, **overrides: str) -> dict[str, Any]:
-    result: dict[str, Any] = build_plan(stack, overrides={f"eks-platform:{k}": v for k, v in overrides.items()}).to_json()
+    config = {f"eks-platform:{k}": v for k, v in overrides.items()}
+    result: dict[str, Any] = build_plan(stack, FROZEN_PROJECT, overrides=config).to_json()
     return result
 
 
 def dev_pools(**system: Any) -> str:
     """Dev's nodeGroups with the system pool's fields replaced, as the JSON the CLI hands the program."""
-    pools = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["eks-platform:nodeGroups"]
+    pools = yaml.safe_load((FROZEN_STACKS / "Pulumi.dev.yaml").read_text())["config"]["eks-platform:nodeGroups"]
     pools["system"].update(system)
     return json.dumps(pools)
 
@@ -238,7 +241,7 @@ def test_prod_prices_three_gateways_three_zonal_node_groups_and_larger_roots(pro
     """Prod: three NAT gateways with their addresses, one m6i.large per zone (desired 3 in total), 3 x 50 GiB roots,
     logs kept 90 days; the same NLB, key and control plane as dev, and no demo claim (demoWorkloads is off in prod)."""
     p = figures()
-    report = estimate(prod, load_prices(), stack_assumptions("prod"))
+    report = estimate(prod, load_prices(), stack_assumptions("prod", FROZEN_PROJECT))
     assert report.unpriced == ()
     assert report.total_usd == (
         p["eks.cluster.standard"] * 730
@@ -254,14 +257,32 @@ def test_prod_prices_three_gateways_three_zonal_node_groups_and_larger_roots(pro
     )
 
 
-def test_readme_block_is_what_the_generator_produces_now(dev: PlanQuery, prod: PlanQuery) -> None:
-    """Regenerate with `make readme-estimates` when this fails (prices, plans or the estimate changed)."""
+def _readme_project(tmp_path: Path) -> Path:
+    project = link_program(tmp_path / "project")
+    (project / "data").symlink_to(ROOT / "data")
+    (project / "README.md").write_text((ROOT / "README.md").read_text())
+    for stack_file in FROZEN_STACKS.glob("Pulumi.*.yaml"):
+        (project / stack_file.name).write_text(stack_file.read_text())
+    return project
+
+
+def test_the_readme_block_is_checked_against_the_stacks_and_stale_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dev: PlanQuery, prod: PlanQuery
+) -> None:
+    """`make check-generated` (CI) fails with one line naming `make readme-estimates` once a stack edit makes the
+    block stale, and passes after regenerating; the block holds the dev and prod estimates of the stacks as they are.
+    Catches: a stale block passing, or `make test` failing on a valid stack edit (this runs on the frozen stacks)."""
+    project = _readme_project(tmp_path)
+    argv = ["--project-dir", str(project)]
+    assert run([*argv, "--update-readme"], capsys)[0] == 0
+    assert run([*argv, "--check-readme"], capsys) == (0, "README.md's estimate block is current\n", "")
     prices = load_prices()
     analysed = [estimates(query, stack, prices) for stack, query in (("dev", dev), ("prod", prod))]
     expected = readme_block([report for report, _ in analysed], [deploy.summary() for _, deploy in analysed])
-    readme = (ROOT / "README.md").read_text()
-    actual = readme[readme.index(README_BEGIN) : readme.index(README_END) + len(README_END)]
-    assert actual == expected
+    assert expected in (project / "README.md").read_text()
+    dev_file = project / "Pulumi.dev.yaml"
+    dev_file.write_text(dev_file.read_text().replace("[t3.medium, t3a.medium]", "[m6i.large]"))
+    assert run([*argv, "--check-readme"], capsys) == (1, "", f"offline-cost: {STALE_README}\n")
 
 
 def with_region(plan_json: dict[str, Any], region: str) -> dict[str, Any]:
@@ -273,7 +294,8 @@ def with_region(plan_json: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
+    """offline.cost's main on the frozen stacks (their cost* assumptions) unless the test names a project."""
+    code = main(argv if "--project-dir" in argv else [*argv, "--project-dir", str(FROZEN_PROJECT)])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -290,10 +312,10 @@ def test_cli_prints_both_estimates_and_writes_cost_json(
 
 
 def test_cli_unknown_region_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], dev: PlanQuery) -> None:
-    (tmp_path / "plan.json").write_text(json.dumps(with_region(dev.plan, "us-west-2")))
+    (tmp_path / "plan.json").write_text(json.dumps(with_region(dev.plan, "ap-south-1")))
     code, out, err = run(["--plan", str(tmp_path / "plan.json"), "--stack", "dev", "--out", str(tmp_path)], capsys)
     assert (code, out) == (2, "")
-    assert err == "offline-cost: no prices for region 'us-west-2' in aws.json (regions with prices: eu-central-1)\n"
+    assert err == f"offline-cost: no prices for region 'ap-south-1' in aws.json (regions with prices: {PRICED_REGIONS})\n"
     assert not (tmp_path / "cost.json").exists()
 
 
@@ -326,8 +348,9 @@ def test_cli_bad_arguments_are_one_line(
 
 
 def test_preview_skips_the_estimate_for_a_region_without_prices_and_writes_no_cost_json(tmp_path: Path, dev: PlanQuery) -> None:
-    lines = estimate_lines(PlanQuery(with_region(dev.plan, "us-west-2")), "dev", load_prices(), tmp_path)
-    assert lines == ["cost estimate skipped: no prices for region 'us-west-2' in aws.json (regions with prices: eu-central-1)"]
+    lines = estimate_lines(PlanQuery(with_region(dev.plan, "ap-south-1")), "dev", load_prices(), tmp_path)
+    skipped = f"no prices for region 'ap-south-1' in aws.json (regions with prices: {PRICED_REGIONS})"
+    assert lines == [f"cost estimate skipped: {skipped}"]
     assert not (tmp_path / "cost.json").exists()
 
 
@@ -371,34 +394,62 @@ def test_claim_whose_class_sets_no_volume_type_has_no_price(dev: PlanQuery) -> N
     assert volume.monthly_usd is None and "sets no type" in volume.note
 
 
-def test_karpenter_nodes_are_an_explicit_unpriced_line_per_node_pool() -> None:
+def test_karpenter_pools_are_a_range_from_none_to_their_node_limit() -> None:
     """Karpenter launches a NodePool's nodes for pending pods, up to spec.limits.nodes
-    (https://karpenter.sh/docs/concepts/nodepools/#speclimits): the plan has no node count to price, so the report
-    lists each pool under "no price" instead of claiming every item is priced."""
+    (https://karpenter.sh/docs/concepts/nodepools/#speclimits): no node at rest, at most the limit. Each pool is a
+    range from $0 to the limit of its dearest listed type (Spot at On-Demand prices, an upper bound), never left
+    out. Catches: the pool dropped from the estimate, or its top priced with the cheapest type."""
     query = karpenter_workload_plan()
+    p = figures()
     report = estimate(query, load_prices(), DEFAULTS)
-    pools = [ln for ln in report.lines if ln.item == "nodes Karpenter launches on demand"]
-    assert sorted(ln.resource for ln in pools) == ["pool-general-nodepool", "pool-graviton-spot-nodepool"]
-    assert all(ln in report.unpriced for ln in pools)
-    general = line(report, "pool-general-nodepool", "nodes Karpenter")
-    assert general.note.startswith("not estimated, up to 4 x m6i.large (the first of m6i.large, m7i.large")
-    assert "the count depends on the pods pending" in general.note and general.quantity == 4
-    spot = line(report, "pool-graviton-spot-nodepool", "nodes Karpenter")
-    assert spot.note.startswith("not estimated, up to 4 x m7g.large (capacity type spot)")
-    # Demand-driven nodes are not in the figure, so it is a lower bound, never a total.
-    assert "Total: at least $" in render_table(report)
-    assert f"{len(report.unpriced)} items not priced (not in the figure)" in render_table(report)
-    assert report.figure().startswith("at least $")
+    general = line(report, "pool-general-nodepool", "0 to 4 nodes Karpenter")
+    dearest = max(("m6i.large", "m7i.large"), key=lambda kind: p[f"ec2.{kind}"])
+    assert general.range_usd == (0, 4 * 730 * p[f"ec2.{dearest}"]) and general.monthly_usd == 0
+    assert f"the upper bound 4 x {dearest}, the dearest of m6i.large, m7i.large" in general.note
+    spot = line(report, "pool-graviton-spot-nodepool", "0 to 4 nodes Karpenter")
+    assert spot.range_usd == (0, 4 * 730 * p["ec2.m7g.large"]) and "at On-Demand prices" in spot.note
+    assert general not in report.unpriced and spot not in report.unpriced
+    spread = report.demand_range
+    assert spread is not None and spread[0] == report.total_usd
+    # The interruption queue is billed per use and has no price, so the top of the range is not known either.
+    assert report.unpriced and spread[1] is None
+    assert report.figure().startswith(f"at least ${report.total_usd:,.2f} (${spread[0]:,.2f} to no upper bound known")
 
 
-def test_a_node_pool_without_limit_or_instance_types_says_so() -> None:
+def test_a_node_pool_without_limit_or_with_an_unpriced_type_has_no_upper_bound() -> None:
     query = karpenter_workload_plan()
-    changed = copy.deepcopy(query.plan)
-    pool = next(r for r in changed["resources"] if r["name"] == "pool-general-nodepool")
+    unlimited, unpriced = copy.deepcopy(query.plan), copy.deepcopy(query.plan)
+    pool = next(r for r in unlimited["resources"] if r["name"] == "pool-general-nodepool")
     del pool["inputs"]["spec"]["limits"]
-    pool["inputs"]["spec"]["template"]["spec"]["requirements"] = []
-    general = line(estimate(PlanQuery(changed), load_prices(), DEFAULTS), "pool-general-nodepool", "nodes Karpenter")
-    assert general.note.startswith("not estimated, no node limit, any instance type;") and general.monthly_usd is None
+    general = line(estimate(PlanQuery(unlimited), load_prices(), DEFAULTS), "pool-general-nodepool", "nodes Karpenter")
+    assert general.range_usd == (0, None) and "no node limit (spec.limits.nodes), so no upper bound" in general.note
+    pool = next(r for r in unpriced["resources"] if r["name"] == "pool-general-nodepool")
+    for requirement in pool["inputs"]["spec"]["template"]["spec"]["requirements"]:
+        if requirement["key"] == "node.kubernetes.io/instance-type":
+            requirement["values"] = ["m6i.large", "x2iedn.32xlarge"]
+    general = line(estimate(PlanQuery(unpriced), load_prices(), DEFAULTS), "pool-general-nodepool", "0 to 4 nodes")
+    assert general.range_usd == (0, None) and "no price for x2iedn.32xlarge, so no upper bound" in general.note
+
+
+def test_an_autoscaled_pool_ranges_from_min_to_max_a_fixed_one_does_not(dev: PlanQuery) -> None:
+    """The Cluster Autoscaler moves a managed group between minSize and maxSize: its nodes and their root volumes
+    are a range around the desired size; under Karpenter nothing resizes the system group, so it has none."""
+    p = figures()
+    report = estimate(dev, load_prices(), DEFAULTS)
+    nodes = line(report, "nodes-system-group", "2 x t3.medium")
+    scaling = dev.one("aws:eks/nodeGroup:NodeGroup", "nodes-system-group")["inputs"]["scalingConfig"]
+    low, high = scaling["minSize"], scaling["maxSize"]
+    assert nodes.range_usd == (low * 730 * p["ec2.t3.medium"], high * 730 * p["ec2.t3.medium"])
+    roots = line(report, "nodes-system-lt", "2 x 20 GiB gp3")
+    assert roots.range_usd == (low * 20 * p["ebs.gp3.storage"], high * 20 * p["ebs.gp3.storage"])
+    spread = report.demand_range
+    assert spread == (
+        report.total_usd - nodes.monthly_usd - roots.monthly_usd + nodes.range_usd[0] + roots.range_usd[0],
+        report.total_usd - nodes.monthly_usd - roots.monthly_usd + nodes.range_usd[1] + roots.range_usd[1],
+    )
+    assert report.figure() == f"${report.total_usd:,.2f} (${spread[0]:,.2f} to ${spread[1]:,.2f} as demand-driven capacity moves)"
+    karpenter = estimate(karpenter_workload_plan(), load_prices(), DEFAULTS)
+    assert line(karpenter, "nodes-system-group", "2 x m6i.large").range_usd is None
 
 
 def test_karpenter_interruption_queue_and_rules_are_listed_as_not_estimated() -> None:
