@@ -18,7 +18,7 @@ from components.shared.node_pools import POOL_LABEL
 from components.shared.versions import KUBERNETES_RELEASES
 from components.storage import Storage, StorageArgs
 from components.workloads import DemoWorkloads, DemoWorkloadsArgs
-from settings import SYSTEM_POOL, load_settings
+from settings import SYSTEM_POOL, check_zones_offered, load_settings
 
 settings = load_settings()
 addon_versions = KUBERNETES_RELEASES[settings.kubernetes_version].addons
@@ -35,6 +35,9 @@ aws_provider = aws.Provider(
     default_tags=aws.ProviderDefaultTagsArgs(tags={**stack_tags, "managed-by": "pulumi"}),
 )
 on_aws = pulumi.ResourceOptions(providers=[aws_provider])
+# Zones that exist only for AWS: asked before anything is built, so a wrong one stops the preview in one line.
+offered_zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=aws_provider))
+check_zones_offered(settings, offered_zones.names)
 
 iam = ClusterIam("iam", ClusterIamArgs(cluster_name=settings.cluster_name, partition=settings.partition), on_aws)
 network = Network(

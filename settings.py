@@ -635,6 +635,17 @@ def load_settings() -> Settings:
     return parse_settings(raw, project, stack)
 
 
+def check_zones_offered(settings: Settings, offered: Collection[str]) -> None:
+    """Every availabilityZones entry must be a zone AWS offers this account in the region: the answer of
+    getAvailabilityZones (state available), asked at `pulumi preview` and `up` before anything is built. The
+    offline engine answers nothing (offline.plan.zones checks there), and nothing is refused on no answer."""
+    for zone in settings.availability_zones:
+        if offered and zone not in offered:
+            raise ConfigError(
+                "availabilityZones", zone, f"not a zone of {settings.region}; its zones: {', '.join(sorted(offered))}"
+            )
+
+
 def _kubernetes_version_hint(value: str) -> str:
     allowed = "expected a version of the form 1.NN, such as 1.35"
     if re.fullmatch(r"1\.[0-9]", value):

@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/refresh_prices.py --region eu-central-1 [--instance-types m7i.large ...]
 
-Needs AWS credentials allowed `pricing:GetProducts` and boto3, which the project does not pin (install it
-yourself: `.venv/bin/pip install boto3`). The API answers from us-east-1 whatever region is priced.
+Needs AWS credentials allowed `pricing:GetProducts` and boto3 (pinned in requirements-dev.txt: `make venv`).
+The API answers from us-east-1 whatever region is priced.
 Each figure comes from exactly one On-Demand price dimension; a query that matches no product, or more
 than one, leaves the figure out (listed under notSourced with the reason) rather than picking one.
 The file is rewritten only after the result passes the same strict loader the estimate uses.
@@ -198,9 +198,9 @@ def refresh(
 
 def pricing_client() -> PricingClient:
     try:
-        import boto3  # type: ignore[import-not-found]
+        import boto3
     except ImportError:
-        raise RefreshError("boto3 is not installed; run `.venv/bin/pip install boto3` (it is not a project dependency)") from None
+        raise RefreshError("boto3 is not installed; run `make venv` (requirements-dev.txt pins it)") from None
     client: PricingClient = boto3.client("pricing", region_name=PRICING_ENDPOINT_REGION)
     return client
 

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from offline.plan.build import build_plan
 from offline.plan.stack_files import stack_config
-from settings import KEYS, ConfigError, check_config_keys, parse_settings
+from offline.plan.zones import recorded_zones
+from settings import KEYS, ConfigError, check_config_keys, check_zones_offered, parse_settings
 from tests.conftest import FIXTURE_STACK
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -454,3 +456,47 @@ def test_the_region_is_one_aws_has(fixture_project: Path, region: str, refused: 
     with pytest.raises(ConfigError) as error:
         parse_settings(values, "eks-platform", FIXTURE_STACK)
     assert error.value.key == "region" and refused in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("zones", "refused"), [(["us-west-2a", "us-west-2d"], None), (["us-west-2a", "us-west-2e"], "us-west-2e")]
+)
+def test_zones_must_be_ones_aws_offers_in_the_region(fixture_project: Path, zones: list[str], refused: str | None) -> None:
+    """A zone name of the right form may not exist (eu-central-1d): the program asks AWS (getAvailabilityZones)
+    before building anything and refuses one it does not offer, naming the zones it does. Catches: a made-up zone
+    reaching the subnets, where CreateSubnet fails halfway through `up`."""
+    values = fixture_values(fixture_project, region="us-west-2", availabilityZones=zones)
+    settings = parse_settings(values, "eks-platform", FIXTURE_STACK)
+    offered = ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"]  # as AWS answers for us-west-2
+    if refused is None:
+        check_zones_offered(settings, offered)
+        return
+    with pytest.raises(ConfigError) as error:
+        check_zones_offered(settings, offered)
+    assert str(error.value) == (
+        f"invalid config eks-platform:availabilityZones = '{refused}': not a zone of us-west-2; its zones: {', '.join(offered)}"
+    )
+    # No answer (the offline engine) refuses nothing: offline.plan.zones says what it can instead.
+    check_zones_offered(settings, [])
+
+
+@pytest.mark.parametrize(
+    ("region", "zones", "note"),
+    [
+        ("us-west-2", ["us-west-2a", "us-west-2d"], None),
+        ("us-west-2", ["us-west-2a", "us-west-2e"], "warning: availabilityZones: us-west-2e is not among the zones moto"),
+        ("eu-central-1", ["eu-central-1a", "eu-central-1d"], "info: availabilityZones not checked offline"),
+    ],
+)
+def test_the_offline_preview_checks_zones_against_motos_table_and_says_what_it_cannot(
+    fixture_project: Path, region: str, zones: list[str], note: str | None
+) -> None:
+    """Offline, the zones moto records (moto/ec2/models/availability_zones_and_regions.py) stand in for AWS's
+    answer, as a warning (the table may lag AWS, and a refusal would be a false alarm). moto fills regions it has
+    no table for with a, b and c by rule; that is no record of AWS, so for those (eu-central-1 among them) the
+    preview says the zones are unchecked. Catches: the rule taken for data, or a made-up zone passing silently."""
+    config = {"eks-platform:region": region, "eks-platform:availabilityZones": json.dumps(zones)}
+    diagnostics = build_plan(FIXTURE_STACK, fixture_project, overrides=config).diagnostics
+    about_zones = [line for line in diagnostics if "availabilityZones" in line]
+    assert (about_zones[0].startswith(note) and len(about_zones) == 1) if note else about_zones == []
+    assert "eu-central-1" not in recorded_zones() and recorded_zones()["us-east-1"][-1] == "us-east-1f"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from offline.plan.engine import MOCK_DEPLOYER_ROLE, ProgramRun, run_program
 from offline.plan.stack_files import PROJECT_DIR, StackFileError, project_name, stack_config
+from offline.plan.zones import zone_notes
 from settings import ConfigError
 
 
@@ -23,6 +25,10 @@ def build_plan(
     try:
         project = project_name(project_dir)
         config = stack_config(project_dir, stack) | (overrides or {})
-        return run_program(project_dir, project, stack, config, config.get(f"{project}:region", ""), deployer_arn)
+        region = config.get(f"{project}:region", "")
+        run = run_program(project_dir, project, stack, config, region, deployer_arn)
     except (StackFileError, ConfigError) as error:
         raise BadInput(str(error)) from None
+    # The program has validated the zones' form and region; whether they exist is for AWS, or moto's table offline.
+    run.diagnostics.extend(zone_notes(region, json.loads(config[f"{project}:availabilityZones"])))
+    return run

@@ -220,6 +220,9 @@ class PlausibleOutputs(mocks.Mocks):
             session = f"arn:{partition}:sts::{account}:assumed-role/{path.rsplit('/', 1)[-1]}/offline"
             arn = session if kind == "role" else self.deployer_arn
             return {"accountId": account, "arn": arn, "id": account, "userId": "AIDOFFLINE"}, []
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            # Only AWS knows the zones it offers an account; offline the check is offline.plan.zones' instead.
+            return {"id": self.region, "names": [], "state": args.args.get("state")}, []
         if args.token == "aws:iam/getSessionContext:getSessionContext":
             return {"arn": args.args["arn"], "issuerArn": self.deployer_arn, "id": args.args["arn"]}, []
         raise ProgramError(f"the offline engine has no answer for invoke {args.token}")
