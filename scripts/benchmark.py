@@ -7,7 +7,8 @@ downloads from the package index as on a fresh machine).
 Targets on the project's 2-core build machine: first AWS call within 1 s, runtime set-up within 30 s; offline
 preview under 5 s and under 400 MB per stack, the cost and deploy-time estimate (part of every preview) under 10%
 of the preview's time, and `make diff` of every stack (against HEAD) under 2x the offline previews of every stack
-together. `--no-setup` skips the set-up part (it needs the network).
+together; the whole test suite (`make test`) under 2 minutes. `--no-setup` skips the set-up part (it needs the
+network), `--no-suite` the test suite.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ TARGET_FIRST_AWS_CALL_SECONDS = 1.0
 TARGET_SETUP_SECONDS = 30.0
 TARGET_ESTIMATE_SHARE = 0.10
 TARGET_DIFF_RATIO = 2.0
+TARGET_SUITE_SECONDS = 120.0
 NOT_COPIED = shutil.ignore_patterns(
     ".git", ".venv", ".venv-*", "venv", "out", ".pulumi-state", ".stack-config", "node_modules", "__pycache__", ".*_cache"
 )
@@ -140,9 +142,19 @@ def measure_diff() -> tuple[float, int]:
     return time.perf_counter() - started, result.returncode
 
 
+def measure_suite() -> tuple[float, int]:
+    """The wall time of the test suite as `make test` runs it (its pytest options from pyproject.toml)."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
+    return time.perf_counter() - started, result.returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-setup", action="store_true", help="skip the set-up measurement (it needs the network)")
+    parser.add_argument("--no-suite", action="store_true", help="skip timing the test suite")
     args = parser.parse_args()
     worst = 0
     if not args.no_setup:
@@ -184,6 +196,14 @@ def main() -> int:
         f"diff of all stacks against HEAD: {diff_seconds:.2f} s = {ratio:.2f}x the previews' {previews:.2f} s; "
         f"within target (< {TARGET_DIFF_RATIO:.0f}x): {verdict}"
     )
+    if not args.no_suite:
+        suite_seconds, suite_code = measure_suite()
+        verdict = "yes" if suite_seconds < TARGET_SUITE_SECONDS and suite_code == 0 else "NO"
+        print(
+            f"test suite (make test, {os.cpu_count()} CPUs): {suite_seconds:.1f} s, exit {suite_code}; "
+            f"within target (< {TARGET_SUITE_SECONDS:.0f} s, passing): {verdict}"
+        )
+        worst = max(worst, suite_code)
     return worst
 
 

@@ -45,18 +45,14 @@ def default_route(table: dict[str, Any]) -> dict[str, Any]:
     return route
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_every_nat_gateway_sits_in_a_public_subnet(stack: str) -> None:
-    query = stack_plan(stack)
+def check_nat_gateways_sit_in_public_subnets(query: PlanQuery) -> None:
     public = subnets(query, "elb")
     for nat in query.of_type("aws:ec2/natGateway:NatGateway"):
         subnet = public[nat["inputs"]["subnetId"]]
         assert nat["name"].endswith(subnet["inputs"]["availabilityZone"]), f"{nat['name']} is not in its zone's subnet"
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_private_subnets_route_through_a_nat_gateway_of_their_zone_when_there_is_one(stack: str) -> None:
-    query = stack_plan(stack)
+def check_private_subnets_route_through_their_zones_nat(query: PlanQuery) -> None:
     public = subnets(query, "elb")
     nat_zone = {
         f"{n['name']}-id": public[n["inputs"]["subnetId"]]["inputs"]["availabilityZone"]
@@ -70,17 +66,13 @@ def test_private_subnets_route_through_a_nat_gateway_of_their_zone_when_there_is
             assert nat_zone[route["natGatewayId"]] == zone, f"{subnet['name']} crosses zones for egress"
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_public_subnets_route_through_the_internet_gateway(stack: str) -> None:
-    query = stack_plan(stack)
+def check_public_subnets_route_through_the_internet_gateway(query: PlanQuery) -> None:
     (gateway,) = query.of_type("aws:ec2/internetGateway:InternetGateway")
     for subnet_id in subnets(query, "elb"):
         assert default_route(route_table_of(query, subnet_id)) == {"cidrBlock": "0.0.0.0/0", "gatewayId": f"{gateway['name']}-id"}
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_nodes_run_only_in_private_subnets_and_cover_every_zone(stack: str) -> None:
-    query = stack_plan(stack)
+def check_nodes_run_only_in_private_subnets(query: PlanQuery) -> None:
     private = subnets(query, "internal-elb")
     used = [subnet for group in query.of_type("aws:eks/nodeGroup:NodeGroup") for subnet in group["inputs"]["subnetIds"]]
     assert set(used) == set(private)
@@ -99,9 +91,7 @@ def selected(query: PlanQuery, namespace: str, selector: dict[str, str]) -> list
     return [t for t in pod_templates(query, namespace) if selector.items() <= t["metadata"]["labels"].items()]
 
 
-@pytest.mark.parametrize(("stack", "controller"), VARIANTS)
-def test_every_service_selects_pods_and_targets_a_declared_container_port(stack: str, controller: str) -> None:
-    query = stack_plan(stack, controller, demo_workloads=True)
+def check_services_select_pods_and_declared_ports(query: PlanQuery) -> None:
     services = query.of_type("kubernetes:core/v1:Service")
     assert services
     for service in services:
@@ -114,9 +104,7 @@ def test_every_service_selects_pods_and_targets_a_declared_container_port(stack:
             assert port["targetPort"] in ports | names, f"{service['name']} targets {port['targetPort']}, pods declare {ports}"
 
 
-@pytest.mark.parametrize(("stack", "controller"), VARIANTS)
-def test_every_ingress_backend_names_an_existing_service_port(stack: str, controller: str) -> None:
-    query = stack_plan(stack, controller, demo_workloads=True)
+def check_ingress_backends_name_service_ports(query: PlanQuery) -> None:
     service_ports = {
         (s["inputs"]["metadata"]["namespace"], s["inputs"]["metadata"]["name"]): {p["port"] for p in s["inputs"]["spec"]["ports"]}
         for s in query.of_type("kubernetes:core/v1:Service")
@@ -129,9 +117,7 @@ def test_every_ingress_backend_names_an_existing_service_port(stack: str, contro
                 assert backend["port"]["number"] in service_ports[(namespace, backend["name"])], path
 
 
-@pytest.mark.parametrize(("stack", "controller"), VARIANTS)
-def test_network_policies_select_existing_pods_and_open_only_their_container_ports(stack: str, controller: str) -> None:
-    query = stack_plan(stack, controller, demo_workloads=True)
+def check_network_policies_select_pods_and_their_ports(query: PlanQuery) -> None:
     controller_namespace = query.one("kubernetes:helm.sh/v3:Release", "ingress-release")["inputs"]["namespace"]
     for policy in query.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
         spec, namespace = policy["inputs"]["spec"], policy["inputs"]["metadata"]["namespace"]
@@ -171,3 +157,50 @@ def test_boundary_configs_preview_with_every_relation_intact(overrides: dict[str
     assert len(blocks) == len(set(blocks))
     for subnet_id in subnets(query, "internal-elb"):
         assert "natGatewayId" in default_route(route_table_of(query, subnet_id))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_nat_gateway_sits_in_a_public_subnet(stack: str) -> None:
+    check_nat_gateways_sit_in_public_subnets(stack_plan(stack))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_private_subnets_route_through_a_nat_gateway_of_their_zone_when_there_is_one(stack: str) -> None:
+    check_private_subnets_route_through_their_zones_nat(stack_plan(stack))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_public_subnets_route_through_the_internet_gateway(stack: str) -> None:
+    check_public_subnets_route_through_the_internet_gateway(stack_plan(stack))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_nodes_run_only_in_private_subnets_and_cover_every_zone(stack: str) -> None:
+    check_nodes_run_only_in_private_subnets(stack_plan(stack))
+
+
+@pytest.mark.parametrize(("stack", "controller"), VARIANTS)
+def test_every_service_selects_pods_and_targets_a_declared_container_port(stack: str, controller: str) -> None:
+    check_services_select_pods_and_declared_ports(stack_plan(stack, controller, demo_workloads=True))
+
+
+@pytest.mark.parametrize(("stack", "controller"), VARIANTS)
+def test_every_ingress_backend_names_an_existing_service_port(stack: str, controller: str) -> None:
+    check_ingress_backends_name_service_ports(stack_plan(stack, controller, demo_workloads=True))
+
+
+@pytest.mark.parametrize(("stack", "controller"), VARIANTS)
+def test_network_policies_select_existing_pods_and_open_only_their_container_ports(stack: str, controller: str) -> None:
+    check_network_policies_select_pods_and_their_ports(stack_plan(stack, controller, demo_workloads=True))
+
+
+# Every relation check, for a plan with the demo workloads on (tests/stacks/test_forked_stacks.py runs them all).
+RELATION_CHECKS = (
+    check_nat_gateways_sit_in_public_subnets,
+    check_private_subnets_route_through_their_zones_nat,
+    check_public_subnets_route_through_the_internet_gateway,
+    check_nodes_run_only_in_private_subnets,
+    check_services_select_pods_and_declared_ports,
+    check_ingress_backends_name_service_ports,
+    check_network_policies_select_pods_and_their_ports,
+)

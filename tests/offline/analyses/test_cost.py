@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.analyses.cost import CostInputError, estimate, render_table, stack_assumptions
+from offline.analyses.cost import CostInputError, estimate, stack_assumptions
 from offline.analyses.prices import PRICE_FILE, PriceBook, load_prices
 from offline.cost import STALE_README, main, readme_block
 from offline.plan.build import build_plan
