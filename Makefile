@@ -11,7 +11,7 @@ CHECKOV_VENV := .venv-checkov
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
 
 .PHONY: venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
-	clean cost readme-estimates check-generated refresh-prices checkov-venv checkov
+	clean cost readme-estimates check-generated docs-pictures refresh-prices checkov-venv checkov
 
 # The developer set (requirements-dev.txt includes requirements.txt), byte-compiled once: tests import the SDKs
 # in many processes.
@@ -76,10 +76,15 @@ cost: $(VENV)/.installed
 readme-estimates: $(VENV)/.installed
 	$(PY) -m offline.cost --update-readme
 
-# What is generated from the stack files and must be regenerated after editing them (CI runs it; `make test` does
-# not, so that a valid stack edit leaves the tests green).
+# What is generated from the stack files and must be regenerated after editing them (README's estimate block, the
+# docs pictures): CI runs it; `make test` does not, so that a valid stack edit leaves the tests green.
 check-generated: $(VENV)/.installed
 	$(PY) -m offline.cost --check-readme
+	$(PY) -m offline.pictures --check
+
+# README's pictures of the dev stack (needs Graphviz's dot).
+docs-pictures: $(VENV)/.installed
+	$(PY) -m offline.pictures
 
 refresh-prices: $(VENV)/.installed
 	$(PY) scripts/refresh_prices.py --region $(REGION)
