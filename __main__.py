@@ -29,11 +29,8 @@ stack_tags = {
     "environment": settings.environment,
 }
 
-aws_provider = aws.Provider(
-    "aws",
-    region=settings.region,
-    default_tags=aws.ProviderDefaultTagsArgs(tags={**stack_tags, "managed-by": "pulumi"}),
-)
+default_tags = {**stack_tags, "managed-by": "pulumi"}
+aws_provider = aws.Provider("aws", region=settings.region, default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags))
 on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 # Zones that exist only for AWS: asked before anything is built, so a wrong one stops the preview in one line.
 offered_zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=aws_provider))
@@ -98,6 +95,7 @@ nodes = tuple(
             autoscaled=not karpenter_enabled,
             labels={"environment": settings.environment, **pool.labels},
             taints=pool.taints,
+            tags=default_tags,
         ),
         on_aws,
     )

@@ -48,6 +48,10 @@ class NodeGroupArgs:
     autoscaled: bool = True
     labels: dict[str, str] = field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
+    # The stack's tags for the instances and root volumes the template launches: the provider's default tags
+    # reach only a resource's own `tags`, never a template's tag specifications (terraform-provider-aws#19387),
+    # and EKS does not copy node group tags to instances.
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class NodeGroup(pulumi.ComponentResource):
@@ -82,7 +86,9 @@ class NodeGroup(pulumi.ComponentResource):
                 )
             ],
             tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={"Name": f"{args.cluster_name}-{name}"})
+                aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type=kind, tags={**args.tags, "Name": f"{args.cluster_name}-{name}"}
+                )
                 for kind in ("instance", "volume")
             ],
             opts=pulumi.ResourceOptions(parent=self),

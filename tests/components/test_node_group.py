@@ -8,6 +8,7 @@ from components.shared.node_pools import Taint
 from tests.conftest import run_component
 
 ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+TAGS = {"project": "demo", "stack": "test", "managed-by": "pulumi"}
 
 
 def plan(
@@ -38,6 +39,7 @@ def plan(
                 max_unavailable=1,
                 labels={"environment": "test"},
                 taints=taints,
+                tags=TAGS,
             ),
         )
 
@@ -117,6 +119,15 @@ def test_launch_template_requires_imdsv2_with_one_hop_and_encrypts_the_root_volu
     (group,) = query.of_type("aws:eks/nodeGroup:NodeGroup")
     assert group["inputs"]["launchTemplate"] == {"id": "workers-lt-id", "version": "1"}
     assert template["urn"] in group["dependencies"]
+
+
+def test_instances_and_root_volumes_carry_the_stack_tags_and_a_name() -> None:
+    """The provider's default tags reach only a resource's own `tags`, never a launch template's tag specifications
+    (hashicorp/terraform-provider-aws#19387), and EKS copies no node group tag to its instances. Catches: the pool's
+    instances and volumes, the largest cost items, tagged with nothing but a Name."""
+    template = plan().one("aws:ec2/launchTemplate:LaunchTemplate", "workers-lt")["inputs"]
+    specs = {spec["resourceType"]: spec["tags"] for spec in template["tagSpecifications"]}
+    assert specs == {kind: {**TAGS, "Name": "demo-workers"} for kind in ("instance", "volume")}
 
 
 def test_only_an_autoscaled_group_leaves_its_desired_size_to_the_live_value() -> None:

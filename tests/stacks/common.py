@@ -24,6 +24,14 @@ def check_common(query: PlanQuery, stack: str) -> None:
     # description of more than EC2's 255 characters, a tag value of more than 256: `up` fails).
     assert "Calling __str__ on an Output" not in json.dumps(query.plan["resources"])
 
+    # What the provider tags by default, the templates must tag by hand: default tags never reach a launch
+    # template's tag specifications (hashicorp/terraform-provider-aws#19387), so instances and volumes need them.
+    # Provider inputs reach the engine as JSON text.
+    default_tags = json.loads(provider["inputs"]["defaultTags"])["tags"]
+    for template in query.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        for spec in template["inputs"]["tagSpecifications"]:
+            assert default_tags.items() <= spec["tags"].items(), f"{template['name']} {spec['resourceType']} lacks stack tags"
+
     assert query.plan["outputs"]["kubeconfig"] == "[secret]"
     assert query.plan["outputs"]["clusterName"] == f"eks-platform-{stack}"
     for key in ("vpcId", "publicSubnetIds", "privateSubnetIds", "nodeGroupNames", "kubernetesVersion", "region"):
