@@ -24,6 +24,28 @@ def on_pool(pool: str) -> dict[str, Any]:
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
 
 
+# The add-on's `affinity` setting replaces the Deployment's whole affinity, its default anti-affinity included: set
+# again here, as Kubernetes' own CoreDNS manifest has it (kubernetes/kubernetes cluster/addons/dns/coredns/
+# coredns.yaml.base: preferred, weight 100, k8s-app=kube-dns per hostname), so the two replicas avoid sharing a node.
+# Preferred, not required: a one-node system pool (dev's minimum) still runs both.
+COREDNS_ANTI_AFFINITY: dict[str, Any] = {
+    "preferredDuringSchedulingIgnoredDuringExecution": [
+        {
+            "weight": 100,
+            "podAffinityTerm": {
+                "labelSelector": {"matchExpressions": [{"key": "k8s-app", "operator": "In", "values": ["kube-dns"]}]},
+                "topologyKey": "kubernetes.io/hostname",
+            },
+        }
+    ]
+}
+
+
+def coredns_configuration(pool: str) -> str:
+    """The CoreDNS add-on's configuration values: on the pool, replicas spread over nodes."""
+    return json.dumps({"affinity": {**on_pool(pool), "podAntiAffinity": COREDNS_ANTI_AFFINITY}})
+
+
 @dataclass(frozen=True)
 class ClusterAddonsArgs:
     cluster_name: pulumi.Input[str]
@@ -58,7 +80,7 @@ class ClusterAddons(pulumi.ComponentResource):
             "coredns",
             args.addon_versions.coredns,
             after_nodes,
-            configuration_values=json.dumps({"affinity": on_pool(args.system_pool)}),
+            configuration_values=coredns_configuration(args.system_pool),
         )
 
         ebs_csi_role = PodIdentityRole(

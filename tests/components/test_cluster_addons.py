@@ -65,3 +65,18 @@ def test_coredns_runs_on_the_system_pool_only() -> None:
     affinity = json.loads(coredns["inputs"]["configurationValues"])["affinity"]
     (term,) = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert term == {"matchExpressions": [{"key": "platform.eks/pool", "operator": "In", "values": ["system"]}]}
+
+
+def test_coredns_replicas_keep_an_anti_affinity_to_each_other() -> None:
+    """The add-on's `affinity` setting replaces the Deployment's whole affinity, so setting the node affinity alone
+    drops the default anti-affinity (kubernetes/kubernetes cluster/addons/dns/coredns/coredns.yaml.base: preferred,
+    weight 100, k8s-app=kube-dns per hostname) and both replicas may land on one node, which then takes DNS down
+    with it. Catches: the anti-affinity left out, made required (a one-node pool would leave a replica Pending),
+    or aimed at labels the CoreDNS pods do not carry."""
+    coredns = plan().one("aws:eks/addon:Addon", "addons-coredns")
+    anti = json.loads(coredns["inputs"]["configurationValues"])["affinity"]["podAntiAffinity"]
+    assert set(anti) == {"preferredDuringSchedulingIgnoredDuringExecution"}
+    (preference,) = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+    term = preference["podAffinityTerm"]
+    assert term["topologyKey"] == "kubernetes.io/hostname" and preference["weight"] == 100
+    assert term["labelSelector"] == {"matchExpressions": [{"key": "k8s-app", "operator": "In", "values": ["kube-dns"]}]}
