@@ -273,9 +273,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     title = f"{sides.base_label} -> {sides.head_label}"
     print("\n\n".join(render_text(diff, title) for diff in diffs))
-    refused = [diff for diff in diffs if diff.upgrade_problems]
+    refused = [diff for diff in diffs if diff.upgrade_problems or diff.refusals]
     for diff in refused:
-        print(f"diff: upgrade refused for {diff.stack}: {diff.upgrade_problems[0]}", file=sys.stderr)
+        reason = (
+            f"upgrade refused for {diff.stack}: {diff.upgrade_problems[0]}"
+            if diff.upgrade_problems
+            else (f"change refused for {diff.stack}: {diff.refusals[0]}")
+        )
+        print(f"diff: {reason}", file=sys.stderr)
     return 1 if refused else 0
 
 

@@ -11,6 +11,7 @@ Values stay as the plan has them: "[secret]" is never unmasked (so a changed sec
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -84,6 +85,8 @@ class StackDiff:
     outputs: tuple[OutputChange, ...]
     unchanged: int
     upgrade_problems: tuple[str, ...]
+    # Changes AWS cannot make the way Pulumi orders them (each a line saying why and what to do instead).
+    refusals: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -109,6 +112,7 @@ class StackDiff:
             "outputs": [asdict(output) for output in self.outputs],
             "dangers": [{"urn": r.urn, "step": r.step, "reason": r.danger} for r in self.dangers],
             "upgrade": {"refused": bool(self.upgrade_problems), "problems": list(self.upgrade_problems)},
+            "refusals": list(self.refusals),
         }
 
 
@@ -448,6 +452,53 @@ def _roll_nodes(entries: dict[str, ResourceDiff], new_by_urn: Mapping[str, Mappi
         entries[urn] = replace(found, step=UPDATE, note=note)
 
 
+SUBNET: Final = "aws:ec2/subnet:Subnet"
+VPC: Final = "aws:ec2/vpc:Vpc"
+# Pulumi creates a replacement (or a new resource) before it deletes what goes (deleteBeforeReplace is off), and
+# AWS refuses a subnet whose CIDR overlaps one that still exists in the VPC (CreateSubnet: InvalidSubnet.Conflict,
+# https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html: subnet CIDR blocks cannot overlap).
+SUBNET_CONFLICT: Final = "CreateSubnet refuses overlapping CIDRs (InvalidSubnet.Conflict)"
+
+
+def _cidr(resource: Mapping[str, Any]) -> ipaddress.IPv4Network | None:
+    block = resource["inputs"].get("cidrBlock")
+    try:
+        return ipaddress.IPv4Network(block) if isinstance(block, str) else None
+    except ValueError:
+        return None
+
+
+def _subnet_conflicts(
+    old_by_urn: Mapping[str, Mapping[str, Any]], new_by_urn: Mapping[str, Mapping[str, Any]], entries: Mapping[str, ResourceDiff]
+) -> tuple[str, ...]:
+    """Subnets the change creates (new or replacements) while an old subnet with an overlapping CIDR still exists:
+    `up` fails halfway, with part of the network replaced. Not when the VPC itself is replaced (a new VPC)."""
+    if any(entry.type == VPC and entry.step == REPLACE for entry in entries.values()):
+        return ()
+    existing = [
+        (urn, resource, block)
+        for urn, resource in old_by_urn.items()
+        if resource["type"] == SUBNET and (block := _cidr(resource))
+    ]
+    refusals = []
+    for urn, resource in sorted(new_by_urn.items()):
+        entry, block = entries.get(urn), _cidr(resource)
+        if resource["type"] != SUBNET or entry is None or entry.step not in (CREATE, REPLACE) or block is None:
+            continue
+        clash = next(
+            ((old, b) for old_urn, old, b in existing if block.overlaps(b) and (old_urn != urn or entry.step == REPLACE)), None
+        )
+        if clash is not None:
+            old, old_block = clash
+            refusals.append(
+                f"{resource['name']} ({block}) would be created while {old['name']} ({old_block}) still exists: "
+                f"{SUBNET_CONFLICT}. The subnets are laid out by zone order (components/network.py), so adding or "
+                "removing a zone or changing subnetPrefixLength moves existing subnets; keep both as they are, or "
+                "build the new network as a new stack and move the workloads"
+            )
+    return tuple(refusals)
+
+
 def diff_plans(old_plan: Mapping[str, Any], new_plan: Mapping[str, Any]) -> StackDiff:
     """The change from `old_plan` to `new_plan` (both offline.preview plan.json content, same stack).
 
@@ -476,7 +527,9 @@ def diff_plans(old_plan: Mapping[str, Any], new_plan: Mapping[str, Any]) -> Stac
         if old_outputs.get(name) != new_outputs.get(name)
     )
     unchanged = sum(1 for urn in new_by_urn if urn in old_by_urn and (urn not in entries or entries[urn].step == SAME))
-    return StackDiff(str(new_plan.get("stack", "")), resources, outputs, unchanged, tuple(check_plans(old_plan, new_plan)))
+    upgrade = tuple(check_plans(old_plan, new_plan))
+    refusals = _subnet_conflicts(old_by_urn, new_by_urn, entries)
+    return StackDiff(str(new_plan.get("stack", "")), resources, outputs, unchanged, upgrade, refusals)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -531,5 +584,6 @@ def render_text(diff: StackDiff, title: str) -> str:
         verb = {DELETE: "is deleted", REPLACE: "is replaced", MAY_REPLACE: "may be replaced"}[resource.step]
         lines.append(f"  DANGER: {resource.type} {resource.name} {verb}: {resource.danger}")
     lines.extend(f"  UPGRADE REFUSED: {problem}" for problem in diff.upgrade_problems)
+    lines.extend(f"  REFUSED: {refusal}" for refusal in diff.refusals)
     lines.append(f"  {summary_line(diff)}")
     return "\n".join(lines)

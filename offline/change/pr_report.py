@@ -92,6 +92,9 @@ def _stack_section(report: StackReport, title: str) -> list[str]:
     if diff.upgrade_problems:
         lines.append("**Upgrade refused:**")
         lines.append(_code_block("\n".join(diff.upgrade_problems)))
+    if diff.refusals:
+        lines.append("**Refused** (AWS cannot make this change the way Pulumi orders it):")
+        lines.append(_code_block("\n".join(diff.refusals)))
     if report.violations:
         lines.append(f"<details><summary>Policy violations ({report.policy_verdict()})</summary>\n")
         lines.append(
@@ -122,7 +125,7 @@ def render_markdown(base_label: str, head_label: str, reports: list[StackReport]
     for report in reports:
         diff = report.diff
         changes = summary_line(diff).removeprefix("Resources: ") if diff.has_changes else "none"
-        upgrade = "REFUSED" if diff.upgrade_problems else "ok"
+        upgrade = "REFUSED" if diff.upgrade_problems or diff.refusals else "ok"
         lines.append(
             f"| {_plain(diff.stack)} | {changes} | {len(diff.dangers) or 'none'} | {upgrade} | {report.policy_verdict()} "
             f"| {report.cost or 'not estimated'} |"

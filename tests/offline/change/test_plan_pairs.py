@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from offline.change.plan_diff import CREATE, MAY_REPLACE, REPLACE, UPDATE, StackDiff, diff_plans
+from offline.change.plan_diff import CREATE, MAY_REPLACE, REPLACE, UPDATE, StackDiff, diff_plans, render_text
 from tests.conftest import FixturePlans
 
 SYSTEM = {"instanceTypes": ["t3.medium", "t3a.medium"], "capacityType": "SPOT", "minSize": 1, "desiredSize": 2, "maxSize": 3}
@@ -151,3 +151,40 @@ def test_a_replaced_group_stays_replaced_when_its_template_also_changes(fixture_
     """Instance type and disk size in one edit: the group is replaced (new nodes anyway), not downgraded to a roll."""
     diff = _diff(fixture_plans, nodeGroups={"system": {**SYSTEM, "instanceTypes": ["m6i.large"], "diskSizeGiB": 30}})
     assert _steps(diff)[NODE_GROUP, "nodes-system-group"] == REPLACE
+
+
+def test_a_zone_added_or_a_new_prefix_length_is_refused_a_new_vpc_is_not(fixture_plans: FixturePlans) -> None:
+    """Pulumi creates replacements before it deletes, and CreateSubnet refuses a CIDR overlapping an existing
+    subnet (InvalidSubnet.Conflict): moving subnets inside the same VPC fails halfway through `up`. Catches: the
+    diff calling it a plain replacement; a false refusal when the VPC itself is new or nothing moves."""
+    two = {"availabilityZones": ["eu-central-1a", "eu-central-1b"]}
+    base = fixture_plans(**two).plan
+    added = diff_plans(base, fixture_plans(availabilityZones=["eu-central-1a", "eu-central-1b", "eu-central-1c"]).plan)
+    assert added.refusals and "would be created while" in added.refusals[0]
+    assert "InvalidSubnet.Conflict" in added.refusals[0] and "keep both as they are" in added.refusals[0]
+    # A replacement overlaps even its own old self, which is deleted only after it is created.
+    halved = diff_plans(base, fixture_plans(**two, subnetPrefixLength=20).plan).refusals
+    own = "network-public-eu-central-1a (10.0.0.0/20) would be created while network-public-eu-central-1a (10.0.0.0/19)"
+    assert any(refusal.startswith(own) for refusal in halved)
+    # A new VPC CIDR replaces the VPC: every subnet goes into the new VPC, where nothing overlaps, even a subnet
+    # keeping its old block (10.0.0.0/19 for zone a in both).
+    smaller = diff_plans(base, fixture_plans(**two, vpcCidr="10.0.0.0/17").plan)
+    assert any(r.type == "aws:ec2/vpc:Vpc" and r.step == REPLACE for r in smaller.resources) and smaller.refusals == ()
+    three = ["eu-central-1a", "eu-central-1b", "eu-central-1c"]
+    moved = diff_plans(base, fixture_plans(availabilityZones=three, vpcCidr="10.0.0.0/17", subnetPrefixLength=20).plan)
+    assert any(r.type == SUBNET and r.step == REPLACE for r in moved.resources) and moved.refusals == ()
+    assert diff_plans(base, fixture_plans(**two, ingressReplicas=3).plan).refusals == ()
+    # The refusal makes `make diff` exit 1 and reads as one line in the text.
+    assert any(line.startswith("  REFUSED: ") for line in render_text(added, "t").splitlines())
+
+
+def test_a_new_subnet_over_an_existing_ones_block_is_refused(fixture_plans: FixturePlans) -> None:
+    """A created subnet (no replacement involved) whose CIDR overlaps a subnet that stays: refused alike."""
+    before = fixture_plans(nodeGroups={"system": SYSTEM}).plan
+    after = copy.deepcopy(before)
+    subnet = next(r for r in after["resources"] if r["type"] == SUBNET)
+    twin = {**copy.deepcopy(subnet), "urn": subnet["urn"] + "-twin", "name": subnet["name"] + "-twin"}
+    after["resources"].append(twin)
+    diff = diff_plans(before, after)
+    assert [r.step for r in diff.resources if r.name == twin["name"]] == [CREATE]
+    assert len(diff.refusals) == 1 and diff.refusals[0].startswith(f"{twin['name']} ({subnet['inputs']['cidrBlock']})")
