@@ -21,7 +21,8 @@ from components.workloads import DemoWorkloads, DemoWorkloadsArgs
 from settings import SYSTEM_POOL, check_zones_offered, load_settings
 
 settings = load_settings()
-addon_versions = KUBERNETES_RELEASES[settings.kubernetes_version].addons
+release = KUBERNETES_RELEASES[settings.kubernetes_version]
+addon_versions = release.addons
 karpenter_enabled = settings.autoscaler == "karpenter"
 stack_tags = {
     "project": settings.project,
@@ -80,6 +81,7 @@ nodes = tuple(
             cluster_name=settings.cluster_name,
             pool=pool.name,
             kubernetes_version=settings.kubernetes_version,
+            release_version=release.node_release_version,
             node_role_arn=iam.node_role_arn,
             dependencies=(iam, cluster.eks_cluster, *network.private_egress),
             subnets=network.private_subnets,

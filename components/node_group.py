@@ -27,6 +27,8 @@ class NodeGroupArgs:
     # Managed node groups with our launch template get no version from EKS' defaults on upgrade: each
     # group is pinned to the control plane's version explicitly, so one config change moves both.
     kubernetes_version: str
+    # The EKS-optimized AMI release of that minor (components/shared/versions.py): moved only by a reviewed change.
+    release_version: str
     node_role_arn: pulumi.Input[str]
     # The node role's policy attachments, the cluster, and the private subnets' egress (NAT, routes):
     # nodes need them until they are gone, so destroy removes the nodes first.
@@ -111,6 +113,9 @@ class NodeGroup(pulumi.ComponentResource):
                 f"{group_name}-group",
                 cluster_name=args.cluster_name,
                 version=args.kubernetes_version,
+                # Without it EKS picks the newest AMI at creation and never moves it: a security fix in the node
+                # image would stay invisible and unplanned.
+                release_version=args.release_version,
                 node_role_arn=args.node_role_arn,
                 subnet_ids=subnet_ids,
                 ami_type=AMI_TYPES[args.cpu_architecture],

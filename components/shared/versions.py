@@ -33,10 +33,13 @@ CLUSTER_AUTOSCALER_REPOSITORY = "https://kubernetes.github.io/autoscaler"
 KARPENTER_REPOSITORY = "oci://public.ecr.aws/karpenter"
 KARPENTER = Chart("karpenter", "1.14.1", KARPENTER_REPOSITORY)
 KARPENTER_CRD = Chart("karpenter-crd", "1.14.1", KARPENTER_REPOSITORY)
-# EKS-optimized AL2023 AMI release for Karpenter's nodes, pinned so that a new AMI is a reviewed change (drift
-# replaces the nodes). v20260714 ships AL2023 standard x86_64 and arm64 AMIs for Kubernetes 1.33-1.35
-# (awslabs/amazon-eks-ami CHANGELOG.md, "AMI Release v20260714", commit 81fec2e89585).
-KARPENTER_AMI_ALIAS = "al2023@v20260714"
+# The EKS-optimized AL2023 AMI release every node runs, pinned so that a node image update (security fixes
+# included) is one reviewed change that the diff shows as a node roll: Karpenter's nodes by alias (drift replaces
+# them), managed node groups by releaseVersion (each KubernetesRelease row: the AMI's Kubernetes patch and date).
+# v20260714 ships AL2023 standard x86_64 and arm64 AMIs for Kubernetes 1.32-1.36 (awslabs/amazon-eks-ami
+# CHANGELOG.md, "AMI Release v20260714", commit 81fec2e89585, "Release version" per minor).
+AMI_RELEASE = "v20260714"
+KARPENTER_AMI_ALIAS = f"al2023@{AMI_RELEASE}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class KubernetesRelease:
     # The cluster autoscaler must match the cluster's Kubernetes minor: chart and image per minor.
     cluster_autoscaler_chart: Chart
     cluster_autoscaler_image: str
+    # The managed node groups' AMI (aws_eks_node_group release_version): AMI_RELEASE's build for this minor.
+    node_release_version: str
 
 
 # Sources, read 2026-11-26 (check with `aws eks describe-addon-versions --kubernetes-version <minor>`
@@ -87,15 +92,18 @@ KUBERNETES_RELEASES = {
         AddonVersions(_VPC_CNI, "v1.33.10-eksbuild.13", "v1.12.4-eksbuild.18", _EBS_CSI_DRIVER, _POD_IDENTITY_AGENT),
         Chart("cluster-autoscaler", "9.51.0", CLUSTER_AUTOSCALER_REPOSITORY),
         "v1.33.5",
+        "1.33.13-20260714",
     ),
     "1.34": KubernetesRelease(
         AddonVersions(_VPC_CNI, "v1.34.6-eksbuild.13", "v1.13.2-eksbuild.11", _EBS_CSI_DRIVER, _POD_IDENTITY_AGENT),
         Chart("cluster-autoscaler", "9.53.0", CLUSTER_AUTOSCALER_REPOSITORY),
         "v1.34.4",
+        "1.34.9-20260714",
     ),
     "1.35": KubernetesRelease(
         AddonVersions(_VPC_CNI, "v1.35.3-eksbuild.13", "v1.14.3-eksbuild.3", _EBS_CSI_DRIVER, _POD_IDENTITY_AGENT),
         Chart("cluster-autoscaler", "9.54.0", CLUSTER_AUTOSCALER_REPOSITORY),
         "v1.35.1",
+        "1.35.6-20260714",
     ),
 }

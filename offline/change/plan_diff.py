@@ -431,22 +431,32 @@ def _writes_a_version(template: ResourceDiff) -> bool:
     )
 
 
+# Inputs of a node group whose change replaces each node with one from a new AMI (UpdateNodegroupVersion).
+NEW_AMI_INPUTS: Final = ("releaseVersion", "version")
+
+
 def _roll_nodes(entries: dict[str, ResourceDiff], new_by_urn: Mapping[str, Mapping[str, Any]]) -> None:
-    """A node group whose launch template gets a new version rolls all its nodes: say so, with count and batch."""
+    """A node group that gets a new launch template version or a new AMI (releaseVersion, version) rolls all its
+    nodes: say so, with count and batch."""
     for urn, resource in new_by_urn.items():
         if resource["type"] != NODE_GROUP:
-            continue
-        uses = (resource.get("propertyDependencies") or {}).get("launchTemplate") or []
-        template = next((entries[t] for t in uses if t in entries and entries[t].type == LAUNCH_TEMPLATE), None)
-        if template is None or not _writes_a_version(template):
             continue
         current = entries.get(urn)
         if current is not None and current.step in (CREATE, REPLACE, MAY_REPLACE, DELETE):
             continue
+        uses = (resource.get("propertyDependencies") or {}).get("launchTemplate") or []
+        template = next((entries[t] for t in uses if t in entries and entries[t].type == LAUNCH_TEMPLATE), None)
+        new_ami = [c for c in (current.changes if current else ()) if c.effect == UPDATE and c.path in NEW_AMI_INPUTS]
+        if new_ami:
+            cause = f"a new AMI ({', '.join(f'{c.path} {show(c.old)} => {show(c.new)}' for c in new_ami)})"
+        elif template is not None and _writes_a_version(template):
+            cause = f"launch template {template.name} gets a new version"
+        else:
+            continue
         inputs = resource["inputs"]
         note = (
-            f"rolls {_node_count(inputs)}: launch template {template.name} gets a new version, and EKS replaces every "
-            f"node of the group with one from it, {_batch(inputs)}; pods move as their nodes drain ({NODE_UPDATE_BEHAVIOUR})"
+            f"rolls {_node_count(inputs)}: {cause}, and EKS replaces every node of the group with a new one, "
+            f"{_batch(inputs)}; pods move as their nodes drain ({NODE_UPDATE_BEHAVIOUR})"
         )
         found = current or ResourceDiff(urn, resource["type"], resource["name"], UPDATE, (), "", "")
         entries[urn] = replace(found, step=UPDATE, note=note)

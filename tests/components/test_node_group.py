@@ -25,6 +25,7 @@ def plan(
                 cluster_name="demo",
                 pool="batch",
                 kubernetes_version="1.34",
+                release_version="1.34.9-20260714",
                 node_role_arn="arn:aws:iam::123456789012:role/nodes",
                 dependencies=(attachment,),
                 subnets=tuple((zone, f"subnet-private-{zone[-1]}") for zone in ZONES),
@@ -121,6 +122,13 @@ def test_launch_template_requires_imdsv2_with_one_hop_and_encrypts_the_root_volu
     assert template["urn"] in group["dependencies"]
 
 
+def test_every_group_pins_the_ami_release_it_is_given() -> None:
+    """Without releaseVersion EKS takes the newest AMI at creation and never moves it, so a node image security fix
+    is invisible and unplanned (aws_eks_node_group release_version). Catches: the pin dropped or not passed on."""
+    for group in plan(per_zone=True).of_type("aws:eks/nodeGroup:NodeGroup"):
+        assert group["inputs"]["releaseVersion"] == "1.34.9-20260714"
+
+
 def test_instances_and_root_volumes_carry_the_stack_tags_and_a_name() -> None:
     """The provider's default tags reach only a resource's own `tags`, never a launch template's tag specifications
     (hashicorp/terraform-provider-aws#19387), and EKS copies no node group tag to its instances. Catches: the pool's
@@ -142,6 +150,7 @@ def test_only_an_autoscaled_group_leaves_its_desired_size_to_the_live_value() ->
                     cluster_name="demo",
                     pool="system",
                     kubernetes_version="1.35",
+                    release_version="1.35.6-20260714",
                     node_role_arn="arn:aws:iam::123456789012:role/nodes",
                     dependencies=(),
                     subnets=(("eu-west-1a", "subnet-a"),),

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from components.shared.versions import KUBERNETES_RELEASES, AddonVersions
+from components.shared.versions import AMI_RELEASE, KARPENTER_AMI_ALIAS, KUBERNETES_RELEASES, AddonVersions
 from settings import SUPPORTED_KUBERNETES_VERSIONS
 
 ADDON_BUILD = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$")
@@ -37,3 +37,14 @@ def test_minor_bound_components_match_their_row(minor: str) -> None:
     assert release.addons.coredns.startswith(COREDNS_LINE[minor])
     assert release.cluster_autoscaler_image.startswith(f"v{minor}.")
     assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", release.cluster_autoscaler_chart.version)
+
+
+@pytest.mark.parametrize("minor", sorted(KUBERNETES_RELEASES))
+def test_node_release_is_the_pinned_ami_release_of_its_own_minor(minor: str) -> None:
+    """A managed node group's releaseVersion is `<Kubernetes patch>-<AMI date>` (awslabs/amazon-eks-ami
+    CHANGELOG.md, "Release version" per minor) and must be of the group's own minor, or EKS refuses the group;
+    all rows and Karpenter's alias take the same AMI release, so one reviewed change moves every node. The
+    mistakes: a row copied for a new minor with the old minor's release, or rows of different AMI releases."""
+    release = KUBERNETES_RELEASES[minor].node_release_version
+    assert re.fullmatch(rf"{re.escape(minor)}\.[0-9]+-{AMI_RELEASE.removeprefix('v')}", release), release
+    assert f"al2023@{AMI_RELEASE}" == KARPENTER_AMI_ALIAS

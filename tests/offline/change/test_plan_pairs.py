@@ -188,3 +188,17 @@ def test_a_new_subnet_over_an_existing_ones_block_is_refused(fixture_plans: Fixt
     diff = diff_plans(before, after)
     assert [r.step for r in diff.resources if r.name == twin["name"]] == [CREATE]
     assert len(diff.refusals) == 1 and diff.refusals[0].startswith(f"{twin['name']} ({subnet['inputs']['cidrBlock']})")
+
+
+def test_a_new_node_ami_release_rolls_the_pool(fixture_plans: FixturePlans) -> None:
+    """A new releaseVersion (the pinned AMI release moved in components/shared/versions.py) is an in-place
+    UpdateNodegroupVersion that replaces every node, maxUnavailable at a time. Catches: an AMI bump shown as a
+    one-line update with the node roll hidden."""
+    before = fixture_plans(nodeGroups={"system": SYSTEM}).plan
+    after = copy.deepcopy(before)
+    group = next(r for r in after["resources"] if r["type"] == NODE_GROUP)
+    old = group["inputs"]["releaseVersion"]
+    group["inputs"]["releaseVersion"] = old.rsplit("-", 1)[0] + "-20990101"
+    (changed,) = diff_plans(before, after).resources
+    assert changed.step == UPDATE and changed.danger == ""
+    assert changed.note.startswith("rolls its 1 to 3 node(s)") and f'a new AMI (releaseVersion "{old}" => ' in changed.note
