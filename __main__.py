@@ -1,5 +1,7 @@
 """An Amazon EKS platform as one Pulumi graph: config in, components wired together, outputs out."""
 
+from datetime import date
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
@@ -15,13 +17,15 @@ from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.network import Network, NetworkArgs
 from components.node_group import NodeGroup, NodeGroupArgs
 from components.shared.node_pools import POOL_LABEL
-from components.shared.versions import KUBERNETES_RELEASES
+from components.shared.versions import KUBERNETES_RELEASES, support_notes
 from components.storage import Storage, StorageArgs
 from components.workloads import DemoWorkloads, DemoWorkloadsArgs
 from settings import SYSTEM_POOL, check_zones_offered, load_settings
 
 settings = load_settings()
 release = KUBERNETES_RELEASES[settings.kubernetes_version]
+for note in support_notes(settings.kubernetes_version, settings.support_type, date.today()):
+    pulumi.log.warn(note)
 addon_versions = release.addons
 karpenter_enabled = settings.autoscaler == "karpenter"
 stack_tags = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 HTTPD_IMAGE = "httpd:2.4.68-alpine"
 TOMCAT_IMAGE = "tomcat:10.1.57-jre21-temurin-noble"
@@ -86,6 +87,52 @@ class KubernetesRelease:
 _EBS_CSI_DRIVER = "v1.63.1-eksbuild.1"
 _POD_IDENTITY_AGENT = "v1.3.10-eksbuild.3"
 _VPC_CNI = "v1.21.1-eksbuild.7"
+
+
+@dataclass(frozen=True)
+class SupportWindow:
+    """When EKS ends a minor's standard support, and then its extended support (the cluster is then upgraded)."""
+
+    standard_ends: date
+    extended_ends: date
+
+
+# The EKS Kubernetes release calendar (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html,
+# "Amazon EKS Kubernetes release calendar"; as endoflife.date/amazon-eks lists it, read 2026-11-26): a minor has 14
+# months of standard support, then 12 months of extended support, billed per cluster-hour at the extended rate
+# (https://docs.aws.amazon.com/eks/latest/userguide/enable-extended-support.html).
+SUPPORT_CALENDAR = {
+    "1.33": SupportWindow(date(2026, 7, 29), date(2027, 7, 29)),
+    "1.34": SupportWindow(date(2026, 12, 2), date(2027, 12, 2)),
+    "1.35": SupportWindow(date(2027, 3, 27), date(2028, 3, 27)),
+}
+# How long before standard support ends the preview warns (the issue's 60 days: two release cycles of planning).
+SUPPORT_WARNING_DAYS = 60
+
+
+def support_notes(minor: str, support_type: str, today: date) -> list[str]:
+    """What the preview warns about the stack's minor on `today`: in extended support, or leaving standard support
+    within SUPPORT_WARNING_DAYS (with what happens then: extended billing, or EKS upgrading the control plane)."""
+    window = SUPPORT_CALENDAR.get(minor)
+    if window is None:
+        return [f"Kubernetes {minor} is not in the EKS support calendar of components/shared/versions.py"]
+    if today > window.extended_ends:
+        return [f"Kubernetes {minor}'s extended support ended on {window.extended_ends}: EKS upgrades the control plane"]
+    if today > window.standard_ends:
+        return [
+            f"Kubernetes {minor} left standard support on {window.standard_ends}: the cluster pays the extended-support "
+            f"rate per cluster-hour until {window.extended_ends} unless upgraded (README, Upgrading Kubernetes)"
+        ]
+    days = (window.standard_ends - today).days
+    if days > SUPPORT_WARNING_DAYS:
+        return []
+    then = (
+        "EKS then upgrades the control plane itself (kubernetesSupportType STANDARD)"
+        if support_type == "STANDARD"
+        else "the cluster then pays the extended-support rate per cluster-hour"
+    )
+    return [f"Kubernetes {minor} leaves standard support in {days} day(s), on {window.standard_ends}: {then}; plan the upgrade"]
+
 
 KUBERNETES_RELEASES = {
     "1.33": KubernetesRelease(

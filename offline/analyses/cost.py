@@ -19,6 +19,7 @@ from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from components.shared.versions import SUPPORT_CALENDAR
 from offline.analyses.prices import PriceBook, RegionPrices
 from offline.plan.query import PlanQuery, Resource, load_balancer_services
 from offline.plan.stack_files import PROJECT_DIR, StackFileError, project_name, stack_config
@@ -223,7 +224,8 @@ def _control_plane(query: PlanQuery, cluster: Resource, pricer: _Pricer, book: P
     # pulumi-eks (and the EKS API) default the upgrade policy to EXTENDED support.
     support = str(policy.get("supportType", "EXTENDED")) if isinstance(policy, dict) else "EXTENDED"
     hours = Decimal(book.hours_per_month)
-    ends = book.standard_support_ends.get(version)
+    window = SUPPORT_CALENDAR.get(version)
+    ends = None if window is None else window.standard_ends
     if ends is None:
         yield pricer.unpriced(
             cluster,
@@ -231,7 +233,7 @@ def _control_plane(query: PlanQuery, cluster: Resource, pricer: _Pricer, book: P
             hours,
             "h",
             "eks.cluster.standard",
-            f"no price: the price file has no support calendar for Kubernetes {version!r}",
+            f"no price: no EKS support calendar for Kubernetes {version!r} (components/shared/versions.py)",
         )
     elif on <= ends:
         later = (

@@ -79,7 +79,6 @@ class PriceBook:
     currency: str
     hours_per_month: int
     as_of: date
-    standard_support_ends: Mapping[str, date]
     regions: Mapping[str, RegionPrices]
 
     def region(self, name: str) -> RegionPrices:
@@ -145,7 +144,7 @@ def load_prices(path: Path = PRICE_FILE) -> PriceBook:
     top = reader.fields(
         reader.load(),
         "the top level",
-        {"schema", "currency", "hoursPerMonth", "asOf", "eksStandardSupportEnds", "regions"},
+        {"schema", "currency", "hoursPerMonth", "asOf", "regions"},
         {"about"},
     )
     if top["schema"] != 1:
@@ -155,15 +154,6 @@ def load_prices(path: Path = PRICE_FILE) -> PriceBook:
     hours = top["hoursPerMonth"]
     if not isinstance(hours, int) or isinstance(hours, bool) or not 672 <= hours <= 744:
         raise reader.fail("hoursPerMonth", f"must be a whole number of hours in a month (672 to 744), got {hours!r}")
-    calendar = reader.fields(top["eksStandardSupportEnds"], "eksStandardSupportEnds", {"source", "date", "versions"}, {"note"})
-    reader.url(calendar["source"], "eksStandardSupportEnds.source")
-    reader.day(calendar["date"], "eksStandardSupportEnds.date")
-    ends: dict[str, date] = {}
-    versions = reader.mapping(calendar["versions"], "eksStandardSupportEnds.versions", "a non-empty object of version to date")
-    for version, day in versions.items():
-        if not _VERSION.match(version):
-            raise reader.fail(f"eksStandardSupportEnds.versions.{version}", "is not a Kubernetes version of the form 1.NN")
-        ends[version] = reader.day(day, f"eksStandardSupportEnds.versions.{version}")
     region_entries = reader.mapping(top["regions"], "regions", "a non-empty object of region name to prices")
     regions = {name: _region(reader, name, entry) for name, entry in region_entries.items()}
-    return PriceBook(path, "USD", hours, reader.day(top["asOf"], "asOf"), ends, regions)
+    return PriceBook(path, "USD", hours, reader.day(top["asOf"], "asOf"), regions)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components.shared.versions import SUPPORT_CALENDAR
 from offline.analyses.cost import CostInputError, estimate, stack_assumptions
 from offline.analyses.prices import PRICE_FILE, PriceBook, load_prices
 from offline.cost import STALE_README, main, readme_block
@@ -159,7 +160,7 @@ def test_extended_rate_only_after_standard_support_ends(dev: PlanQuery) -> None:
     (https://docs.aws.amazon.com/eks/latest/userguide/enable-extended-support.html); pulumi-eks defaults the
     upgrade policy to EXTENDED, so an absent supportType counts as EXTENDED."""
     prices = load_prices()
-    ends = prices.standard_support_ends["1.35"]
+    ends = SUPPORT_CALENDAR["1.35"].standard_ends
     unset = copy.deepcopy(dev.plan)
     del next(r for r in unset["resources"] if r["type"] == "eks:index:Cluster")["inputs"]["upgradePolicy"]
     for extended in (with_cluster(dev.plan, upgradePolicy={"supportType": "EXTENDED"}), unset):
@@ -178,7 +179,7 @@ def test_extended_rate_only_after_standard_support_ends(dev: PlanQuery) -> None:
 def test_version_without_support_calendar_has_no_price(dev: PlanQuery) -> None:
     report = estimate(PlanQuery(with_cluster(dev.plan, version="1.99")), load_prices(), DEFAULTS)
     control_plane = line(report, "cluster-eks", "EKS control plane")
-    assert control_plane.monthly_usd is None and "no support calendar" in control_plane.note
+    assert control_plane.monthly_usd is None and "no EKS support calendar for Kubernetes '1.99'" in control_plane.note
 
 
 def test_default_day_is_the_price_files_as_of_so_the_figure_is_reproducible(dev: PlanQuery) -> None:
