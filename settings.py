@@ -137,6 +137,8 @@ class Settings:
     endpoint_public_access: bool
     public_access_cidrs: tuple[str, ...]
     cluster_admin_arns: tuple[str, ...]
+    # "" means the identity running `pulumi up` (only right at the first deploy).
+    cluster_creator_arn: str
     deletion_protection: bool
     # The system pool first, then the others in config order.
     node_pools: tuple[NodePoolSettings, ...]
@@ -187,6 +189,7 @@ KEYS = (
     "endpointPublicAccess",
     "publicAccessCidrs",
     "clusterAdminArns",
+    "clusterCreatorArn",
     "deletionProtection",
     "nodeGroups",
     "autoscaler",
@@ -582,6 +585,11 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         "IAM role or user ARNs",
     )
     _reject_duplicates("clusterAdminArns", admin_arns)
+    creator_arn = raw["clusterCreatorArn"] and _matching(
+        "clusterCreatorArn",
+        re.compile(_PRINCIPAL_ARN.format(partition=re.escape(partition))),
+        f"an IAM role or user ARN of partition {partition} (region {region}), or empty for the identity running Pulumi",
+    )(raw["clusterCreatorArn"])
     deletion_protection = _parse_bool("deletionProtection", raw["deletionProtection"])
 
     autoscaler = _parse_choice("autoscaler", raw["autoscaler"], AUTOSCALERS)
@@ -612,6 +620,7 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         endpoint_public_access=endpoint_public_access,
         public_access_cidrs=public_access_cidrs,
         cluster_admin_arns=admin_arns,
+        cluster_creator_arn=creator_arn,
         deletion_protection=deletion_protection,
         node_pools=node_pools,
         autoscaler=autoscaler,

@@ -65,6 +65,8 @@ class ClusterArgs:
     # The EKS API refuses to delete the cluster, and Pulumi to delete or replace it (and, by inheritance,
     # everything inside the pulumi-eks component).
     deletion_protection: bool
+    # The identity that created the cluster (clusterCreatorArn); "" takes the one running Pulumi.
+    creator_arn: str = ""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -77,8 +79,8 @@ class Cluster(pulumi.ComponentResource):
     # own additional group unless default security groups are skipped (pulumi/pulumi-eks nodejs/eks/cluster/cluster.ts:
     # `core.clusterSecurityGroup?.id ?? core.cluster.vpcConfig.clusterSecurityGroupId`), so not this one.
     cluster_security_group_id: pulumi.Output[str]
-    # The identity running Pulumi when it is one of admin_arns: EKS gives the cluster's creator admin access
-    # itself, so no access entry is declared for it (None when it is not listed).
+    # The cluster's creator when it is one of admin_arns: EKS gives it admin access itself, so no access entry is
+    # declared for it (None when it is not listed).
     creator_admin_arn: str | None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -132,13 +134,20 @@ class Cluster(pulumi.ComponentResource):
 
         # pulumi-eks creates the cluster with bootstrapClusterCreatorAdminPermissions (pulumi/pulumi-eks#2373):
         # EKS then holds an access entry for the creator already, and declaring another fails with
-        # ResourceInUseException. So the caller's own ARN is left out of the declared entries.
-        creator = principal_key(issuer_of_caller(pulumi.InvokeOptions(parent=self)))
+        # ResourceInUseException. So the creator's ARN is left out of the declared entries: the recorded creator
+        # (clusterCreatorArn), whoever runs `up` now, so that the entries are the same on every run; without a
+        # record, the caller (right for the first deploy, which is when `make up` records it).
+        if args.creator_arn:
+            creator = principal_key(args.creator_arn)
+            who = f"the cluster's recorded creator (clusterCreatorArn {args.creator_arn})"
+        else:
+            creator = principal_key(issuer_of_caller(pulumi.InvokeOptions(parent=self)))
+            who = "the identity running Pulumi, taken for the cluster's creator (clusterCreatorArn is not set)"
         self.creator_admin_arn = next((arn for arn in args.admin_arns if principal_key(arn) == creator), None)
         if self.creator_admin_arn is not None:
             pulumi.log.info(
-                f"clusterAdminArns: {self.creator_admin_arn} is the identity running Pulumi; EKS gives the cluster's creator "
-                "admin access itself, so no access entry is declared for it",
+                f"clusterAdminArns: {self.creator_admin_arn} is {who}; EKS gives the creator admin access itself, so "
+                "no access entry is declared for it",
                 resource=self,
             )
 

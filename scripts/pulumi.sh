@@ -137,6 +137,10 @@ secrets_lines() {
 }
 carried=""
 [ ! -f "$config_file" ] || carried=$(secrets_lines "$config_file")
+# The cluster's creator as recorded in the previous copy (see 8b); empty when there is none.
+creator_line="  eks-platform:clusterCreatorArn: "
+recorded_creator=$( { sed -n "s/^$creator_line//p" "$config_file" 2>/dev/null || true; } | head -n 1)
+initialized=false
 if pulumi stack select "$stack" 2>/dev/null; then
   # Kubernetes moves up one minor at a time, never down: compared with what runs (the cluster's own version when
   # it exists, else the stack's output), before anything is changed. A refused step is a config change to undo.
@@ -147,6 +151,7 @@ if pulumi stack select "$stack" 2>/dev/null; then
 else
   saved_stack_file="$tmp/stack-file"
   pulumi stack init "$stack" || pulumi_failed "stack init"
+  initialized=true
   if ! cmp -s "$tmp/stack-file" "$stack_file"; then
     written=$(secrets_lines "$stack_file")
     cp "$tmp/stack-file" "$stack_file"
@@ -173,6 +178,26 @@ if [ -z "$carried" ] && ! grep -q -E '^(encryptionsalt|encryptedkey|secretsprovi
   export PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER="${PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER:-true}"
 fi
 config=(--config-file "$config_file")
+
+# 8b. Who created the cluster, recorded once: EKS gives only the creator an access entry of its own, so the program
+#     declares entries for every other admin (components/cluster.py). Recorded at the stack's first `up` as this
+#     caller's IAM principal, then carried from copy to copy, so the entries stay the same whoever runs `up` later;
+#     a clusterCreatorArn in the stack file itself wins (commit it when CI shares the stack).
+if ! grep -q "^$creator_line" "$stack_file"; then
+  creator=$recorded_creator
+  if [ -z "$creator" ] && $initialized && [ "$action" = up ]; then
+    creator=$(sed -E 's#^arn:([^:]+):sts::([0-9]{12}):assumed-role/([^/]+)/.*$#arn:\1:iam::\2:role/\3#' <<<"$identity")
+    if [[ "$creator" =~ ^arn:[^:]+:iam::[0-9]{12}:(role|user)/ ]]; then
+      echo "clusterCreatorArn: $creator creates the cluster; recorded in $config_file (commit it into $stack_file when CI shares the stack)."
+    else
+      echo "warning: $identity is no IAM role or user; clusterCreatorArn is not recorded (set it in $stack_file)." >&2
+      creator=""
+    fi
+  fi
+  if [ -n "$creator" ]; then
+    pulumi config set "${config[@]}" clusterCreatorArn "$creator" || pulumi_failed "config set"
+  fi
+fi
 if $replace_placeholder; then
   cidrs=$(pulumi config get "${config[@]}" publicAccessCidrs) || pulumi_failed "config get"
   index=$(.venv/bin/python -c 'import json, sys; print(json.loads(sys.argv[1]).index(sys.argv[2]))' "$cidrs" "$PLACEHOLDER_CIDR")

@@ -40,7 +40,7 @@ if [ "$1 $2" = "eks describe-cluster" ]; then
   [ -n "$CLUSTER_VERSION" ] && { echo "$CLUSTER_VERSION"; exit 0; }
   echo "An error occurred (ResourceNotFoundException) when calling the DescribeCluster operation" >&2; exit 254
 fi
-echo arn:aws:iam::123456789012:user/tester
+echo "${AWS_IDENTITY:-arn:aws:iam::123456789012:user/tester}"
 """
 # Records every call and treats the stack's config file as the Pulumi CLI does (pulumi/pulumi, pkg/cmd/pulumi):
 # - up, preview, destroy and config get/set read and write the file --config-file names, else Pulumi.<stack>.yaml
@@ -54,11 +54,11 @@ echo arn:aws:iam::123456789012:user/tester
 FAKE_PULUMI = """#!/bin/sh
 echo "${PULUMI_NAME:-pulumi} $*" >> "$CALLS"
 case "$PULUMI_BACKEND_URL" in file://*) state=${PULUMI_BACKEND_URL#file://} ;; *) state="$HOME/.fake-state" ;; esac
-config="" previous="" value=""
+config="" previous="" value="" key=""
 for arg; do
   [ "$previous" = --config-file ] && config=$arg
   case "$arg" in --config-file=*) config=${arg#--config-file=} ;; esac
-  previous=$arg value=$arg
+  key=$value previous=$arg value=$arg
 done
 case "$1 $2" in
   "stack init"|"stack select"|"stack output")
@@ -87,7 +87,10 @@ case "$1 $2" in
   "stack output") [ -n "$OUTPUT_EXIT" ] && exit "$OUTPUT_EXIT"
                   [ -n "$DEPLOYED" ] && printf '{"kubernetesVersion": "%s"}\\n' "$DEPLOYED" || echo "{}" ;;
   "config set") [ "${CONFIG_SET_EXIT:-0}" = 0 ] || exit "$CONFIG_SET_EXIT"
-                sed -i "s#203\\.0\\.113\\.0/24#$value#" "$config" ;;
+                case "$*" in
+                  *--path*) sed -i "s#203\\.0\\.113\\.0/24#$value#" "$config" ;;
+                  *) sed -i "s#^config:#config:\\n  eks-platform:$key: $value#" "$config" ;;
+                esac ;;
   preview*|up*|destroy*) save_salt_if_missing; exit "${PULUMI_EXIT:-0}" ;;
 esac
 """
@@ -420,11 +423,49 @@ def test_the_copy_holds_the_stack_file_the_salt_and_the_address(sandbox: Sandbox
     copy = sandbox.copy().read_text()
     assert salts_in(copy) == [sandbox.state_salt()]
     assert "198.51.100.7/32" in copy and "203.0.113.0/24" not in copy
-    # The stack file itself, but for the address and the lines the script adds (its own comment, the salt).
-    made_from = [line for line in copy.splitlines() if not line.startswith(("# Made by", "encryptionsalt:"))]
+    # The stack file itself, but for the address and the lines the script adds (its own comment, the salt, the
+    # cluster's creator recorded at this first `up`).
+    added = ("# Made by", "encryptionsalt:", CREATOR_LINE)
+    made_from = [line for line in copy.splitlines() if not line.startswith(added)]
     assert "\n".join(made_from) + "\n" == tracked.replace("203.0.113.0/24", "198.51.100.7/32")
     assert salts_in(sandbox.stack_file()) == [] and "203.0.113.0/24" in sandbox.stack_file()
     assert f"Stack config: {COPY_DIR}/Pulumi.dev.yaml (untracked, made from Pulumi.dev.yaml)" in result.stdout
+
+
+CREATOR_LINE = "  eks-platform:clusterCreatorArn: "
+
+
+def creator_in(text: str) -> list[str]:
+    return [line.removeprefix(CREATOR_LINE) for line in text.splitlines() if line.startswith(CREATOR_LINE)]
+
+
+def test_the_first_up_records_the_clusters_creator_and_later_runs_keep_it(sandbox: Sandbox) -> None:
+    """EKS gives only the identity that created the cluster an access entry of its own (pulumi-eks
+    bootstrapClusterCreatorAdminPermissions), so the program must know the creator on every later run, whoever
+    runs it (components/cluster.py clusterCreatorArn). Catches: the creator never recorded (every run takes its
+    caller for the creator), recorded anew by a later run, or written into the tracked stack file."""
+    before = sandbox.stack_bytes()
+    first = run(sandbox, "up", "dev", CONFIRM="dev", STACK_SELECT_EXIT="255")
+    assert first.returncode == 0, first.stderr
+    assert creator_in(sandbox.copy().read_text()) == ["arn:aws:iam::123456789012:user/tester"]
+    assert "clusterCreatorArn: arn:aws:iam::123456789012:user/tester creates the cluster" in first.stdout
+    # A later run by someone else (here a preview and an up) keeps the recorded creator.
+    for action in ("preview", "up"):
+        later = run(sandbox, action, "dev", CONFIRM="dev", AWS_IDENTITY="arn:aws:sts::123456789012:assumed-role/ci/run")
+        assert later.returncode == 0, later.stderr
+        assert creator_in(sandbox.copy().read_text()) == ["arn:aws:iam::123456789012:user/tester"]
+    assert sandbox.stack_bytes() == before
+
+
+def test_a_creator_in_the_stack_file_wins_and_a_preview_records_none(sandbox: Sandbox) -> None:
+    stack_file = sandbox.project / "Pulumi.dev.yaml"
+    preview = run(sandbox, "preview", "dev", STACK_SELECT_EXIT="255")
+    assert preview.returncode == 0 and creator_in(sandbox.copy().read_text()) == []
+    committed = "arn:aws:iam::123456789012:role/platform-deploy"
+    stack_file.write_text(stack_file.read_text().replace("config:\n", f"config:\n{CREATOR_LINE}{committed}\n", 1))
+    result = run(sandbox, "up", "dev", CONFIRM="dev")
+    assert result.returncode == 0, result.stderr
+    assert creator_in(sandbox.copy().read_text()) == [committed]
 
 
 def test_dev_placeholder_is_replaced_in_the_copy_only_and_that_is_said(sandbox: Sandbox) -> None:
@@ -640,3 +681,11 @@ def test_a_failing_stack_output_is_never_taken_for_a_first_deployment(sandbox: S
     assert result.returncode == 1
     assert one_line(result) == "make preview: pulumi stack output failed for stack dev (its output is above)"
     assert not [call for call in sandbox.pulumi_calls() if call.split()[1:2] == ["preview"]]
+
+
+def test_an_assumed_role_is_recorded_as_its_role(sandbox: Sandbox) -> None:
+    """STS names a session (assumed-role/<role>/<session>); the creator EKS knows is the IAM role behind it."""
+    identity = "arn:aws:sts::123456789012:assumed-role/platform-deploy/gh-run-1"
+    result = run(sandbox, "up", "dev", CONFIRM="dev", STACK_SELECT_EXIT="255", AWS_IDENTITY=identity)
+    assert result.returncode == 0, result.stderr
+    assert creator_in(sandbox.copy().read_text()) == ["arn:aws:iam::123456789012:role/platform-deploy"]

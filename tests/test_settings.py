@@ -500,3 +500,17 @@ def test_the_offline_preview_checks_zones_against_motos_table_and_says_what_it_c
     about_zones = [line for line in diagnostics if "availabilityZones" in line]
     assert (about_zones[0].startswith(note) and len(about_zones) == 1) if note else about_zones == []
     assert "eu-central-1" not in recorded_zones() and recorded_zones()["us-east-1"][-1] == "us-east-1f"
+
+
+@pytest.mark.parametrize(
+    ("creator", "refused"),
+    [("", None), ("arn:aws:iam::123456789012:user/alice", None), ("alice", "IAM role or user ARN of partition aws")],
+)
+def test_the_cluster_creator_is_an_iam_principal_or_empty(fixture_project: Path, creator: str, refused: str | None) -> None:
+    values = fixture_values(fixture_project, clusterCreatorArn=creator)
+    if refused is None:
+        assert parse_settings(values, "eks-platform", FIXTURE_STACK).cluster_creator_arn == creator
+        return
+    with pytest.raises(ConfigError) as error:
+        parse_settings(values, "eks-platform", FIXTURE_STACK)
+    assert error.value.key == "clusterCreatorArn" and refused in str(error.value)

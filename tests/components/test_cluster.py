@@ -19,6 +19,7 @@ def plan(
     public: bool = True,
     partition: str = "aws",
     deployer: str = MOCK_DEPLOYER_ROLE,
+    creator: str = "",
 ):
     def program() -> None:
         role = aws.iam.Role("cluster-role", assume_role_policy="{}")
@@ -44,6 +45,7 @@ def plan(
                 endpoint_public_access=public,
                 public_access_cidrs=("198.51.100.0/24",) if public else (),
                 deletion_protection=production,
+                creator_arn=creator,
             ),
         )
 
@@ -141,6 +143,35 @@ def test_an_admin_that_is_not_the_deployer_keeps_its_access_entry() -> None:
     entries = query.one("eks:index:Cluster", "cl-eks")["inputs"]["accessEntries"]
     assert admin in [entry["principalArn"] for entry in entries.values()]
     assert query.plan["diagnostics"] == []
+
+
+LAPTOP = "arn:aws:iam::123456789012:user/alice"
+CI_ROLE = "arn:aws:iam::123456789012:role/ci/deploy"
+
+
+def declared(query) -> list[str]:  # type: ignore[no-untyped-def]
+    entries = query.one("eks:index:Cluster", "cl-eks")["inputs"]["accessEntries"]
+    return sorted(entry["principalArn"] for entry in entries.values())
+
+
+@pytest.mark.parametrize(
+    ("creator", "admins"),
+    [
+        (LAPTOP, (CI_ROLE,)),  # a laptop created the cluster (make up), CI deploys later as a listed role
+        (CI_ROLE, (LAPTOP,)),  # CI created it, a listed person runs `up` from a laptop later
+        (LAPTOP, (LAPTOP, CI_ROLE)),  # both listed
+    ],
+)
+def test_the_declared_entries_are_the_same_whoever_runs_up(creator: str, admins: tuple[str, ...]) -> None:
+    """EKS gives only the identity that created the cluster an entry of its own (bootstrapClusterCreatorAdminPermissions,
+    pulumi/pulumi-eks nodejs/eks/cluster/cluster.ts). With the creator recorded (clusterCreatorArn), every run
+    declares the same entries: no listed identity's entry is dropped (and deleted) because it happens to run
+    `up`, and the creator never gets a second one. Catches: README's path (laptop first, CI later as a listed role)
+    deleting CI's entry on CI's first run, so the next run is Unauthorized."""
+    runs = [plan(False, admins=admins, creator=creator, deployer=who) for who in (LAPTOP, CI_ROLE)]
+    assert declared(runs[0]) == declared(runs[1])
+    listed_others = [arn for arn in admins if principal_key(arn) != principal_key(creator)]
+    assert declared(runs[0]) == sorted(["arn:aws:iam::123456789012:role/nodes", *listed_others])
 
 
 @pytest.mark.parametrize(
