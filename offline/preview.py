@@ -3,12 +3,13 @@ analysis over it.
 
 The pipeline, one way: the stack's files -> the program on the mock engine (offline/plan/build.py) -> plan.json
 and the plan object, built once (offline/plan/query.py) -> the analyses (offline/analyses/: manifests, graph,
-lifecycle rehearsal, cost and deploy time, policy pack) -> their reports, written here (offline/reports.py).
+lifecycle rehearsal, capacity rehearsal, cost and deploy time, policy pack) -> their reports, written here
+(offline/reports.py).
 
-Writes plan.json, manifests/, graph.dot (and graph.svg), lifecycle.json, cost.json (cost and deploy-time
-estimate), policy-pack-config.json, policy-report.json.
-Exit codes: 0 success, 1 a mandatory policy violation or a broken runtime need (lifecycle), 2 bad input (stack
-file, config, policy config, price file).
+Writes plan.json, manifests/, graph.dot (and graph.svg), lifecycle.json, capacity.json, cost.json (cost and
+deploy-time estimate), policy-pack-config.json, policy-report.json.
+Exit codes: 0 success, 1 a mandatory policy violation, a broken runtime need (lifecycle) or a pool that cannot hold
+its pods (capacity), 2 bad input (stack file, config, policy config, price file, instance capacity file).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from offline import reports
-from offline.analyses import lifecycle
+from offline.analyses import capacity, lifecycle
 from offline.analyses.cost import CostInputError
 from offline.analyses.graph import write_graph
 from offline.analyses.manifests import write_manifests
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         # Checked before anything is written, so a bad policy config leaves no half-written output.
         pack_config = load_pack_config(args.stack, project_dir)
         prices = load_prices()
-    except (BadInput, PolicyInputError, PriceFileError) as error:
+        capacity_data = capacity.load_capacity()
+    except (BadInput, PolicyInputError, PriceFileError, capacity.CapacityFileError) as error:
         print(f"offline-preview: {error}", file=sys.stderr)
         return 2
     try:
@@ -107,10 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Wrote {reports.write_json(args.out, reports.PACK_CONFIG, pack_config, sort_keys=True)}")
         rehearsal = lifecycle.rehearse(plan)
         print(f"Wrote {reports.write_json(args.out, reports.LIFECYCLE, rehearsal)}")
+        fitting = capacity.rehearse(plan, capacity_data)
+        print(f"Wrote {reports.write_json(args.out, reports.CAPACITY, fitting)}")
         print()
         print("\n".join(estimate_lines(plan, args.stack, prices, args.out, project_dir)))
         print()
         for line in lifecycle.summary(rehearsal, args.stack):
+            print(line)
+        for line in capacity.summary(fitting, args.stack):
             print(line)
         violations = evaluate(plan, pack_config)
         report = reports.write_json(args.out, reports.POLICY, violations)
@@ -118,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"offline-preview: {error}", file=sys.stderr)
         return 2
     print(reports.policy_text(violations, args.stack, len(plan.resources), report))
-    # A broken runtime need fails like a mandatory policy: `pulumi up` or `destroy` would fail with it.
-    return 1 if mandatory(violations) or rehearsal["broken"] else 0
+    # A broken runtime need fails like a mandatory policy: `pulumi up` or `destroy` would fail with it. So does a pool
+    # that cannot hold its pods: `pulumi up` would wait out the Helm or await timeout on a Pending pod.
+    return 1 if mandatory(violations) or rehearsal["broken"] or fitting["broken"] else 0
 
 
 if __name__ == "__main__":

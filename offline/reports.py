@@ -20,6 +20,7 @@ from offline.plan.stack_files import PROJECT_DIR
 
 COST: Final = "cost.json"
 LIFECYCLE: Final = "lifecycle.json"
+CAPACITY: Final = "capacity.json"
 POLICY: Final = "policy-report.json"
 PACK_CONFIG: Final = "policy-pack-config.json"
 

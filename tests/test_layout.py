@@ -16,11 +16,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("offline", "components")
-ANALYSES = ("policy", "lifecycle", "cost", "deploy_time", "graph", "manifests")
+ANALYSES = ("policy", "lifecycle", "cost", "deploy_time", "graph", "manifests", "capacity")
 # Data files of the analyses, read by the analyses that own them; not analyses themselves.
 ANALYSIS_DATA = ("offline.analyses.prices", "offline.analyses.sourced_data")
-# What the program and the offline toolkit share outside the two packages.
-OUTSIDE = ("settings", "policies")
+# What the program and the offline toolkit share outside the two packages: the settings, the policy pack and the
+# version table with its support calendar (the cost prices extended support by it, the diff checks upgrades by it).
+OUTSIDE = ("settings", "policies", "components.shared.versions")
 
 
 def module_name(path: Path) -> str:

@@ -254,3 +254,49 @@ def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(
     code, _, stderr = run_main(["--stack", FIXTURE_STACK, "--out", str(out), "--project-dir", str(fixture_project)], capsys)
     assert code == 2
     assert stderr.startswith(f"offline-preview: cannot write {out / 'cost.json'}: ") and stderr.count("\n") == 1
+
+
+# Pulumi.karpenter-example.yaml before the capacity rehearsal: its fixed system pool of two m6i.large cannot start the
+# surge pod of tomcat, the ingress controller or metrics-server (tests/offline/analyses/test_capacity.py).
+TOO_SMALL_FIXED_POOL = """config:
+  eks-platform:publicAccessCidrs: [203.0.113.0/24]
+  eks-platform:autoscaler: karpenter
+  eks-platform:nodeGroups:
+    system: {instanceTypes: [m6i.large], minSize: 2, desiredSize: 2, maxSize: 3}
+  eks-platform:demoWorkloads: true
+"""
+
+
+def test_a_fixed_pool_that_cannot_hold_its_pods_fails_the_preview_like_a_broken_runtime_need(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pulumi up` would wait out the Helm or await timeout on the Pending surge pod, so the preview exits 1, names the
+    pool and the rollout, and writes capacity.json. Mistake caught: a capacity rehearsal that reports and passes."""
+    from tests.conftest import make_fixture_project
+
+    project = make_fixture_project(tmp_path, TOO_SMALL_FIXED_POOL)
+    out = tmp_path / "out"
+    code, stdout, _ = run_main(["--stack", FIXTURE_STACK, "--out", str(out), "--project-dir", str(project)], capsys)
+    assert code == 1
+    # Only the capacity rehearsal fails: no mandatory violation, every runtime need holds.
+    assert [v for v in json.loads((out / "policy-report.json").read_text()) if v["enforcement"] == "mandatory"] == []
+    assert json.loads((out / "lifecycle.json").read_text())["broken"] == []
+    broken = json.loads((out / "capacity.json").read_text())["broken"]
+    assert {(b["pool"], b["check"], b["workload"]) for b in broken} >= {("system", "surge", "Deployment demo/tomcat")}
+    assert "broken  surge         system: a rolling update of Deployment demo/tomcat cannot start its surge pod" in stdout
+
+
+def test_a_broken_capacity_file_exits_2_with_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fixture_project: Path
+) -> None:
+    from offline.analyses import capacity
+
+    bad = tmp_path / "instance-capacity.json"
+    bad.write_text('{"schema": 1}')
+    load = capacity.load_capacity
+    monkeypatch.setattr(capacity, "load_capacity", lambda: load(bad))
+    out = tmp_path / "out"
+    code, stdout, stderr = run_main(["--stack", FIXTURE_STACK, "--out", str(out), "--project-dir", str(fixture_project)], capsys)
+    assert code == 2 and stdout == ""
+    assert stderr == "offline-preview: instance-capacity.json: the top level lacks 'addons'\n"
+    assert not out.exists()

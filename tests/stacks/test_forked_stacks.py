@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from offline.analyses import capacity
 from offline.analyses.cost import PER_REQUEST, estimate
 from offline.analyses.lifecycle import check_needs
 from offline.analyses.policy import evaluate, load_pack_config
@@ -43,7 +44,7 @@ FORKS = {
     "    memory: {instanceTypes: [r6i.large], minSize: 1, desiredSize: 1, maxSize: 2}\n",
     "karpenter-two-pools": "  eks-platform:autoscaler: karpenter\n"
     "  eks-platform:nodeGroups:\n"
-    "    system: {instanceTypes: [m6i.large], minSize: 2, desiredSize: 2, maxSize: 3}\n"
+    "    system: {instanceTypes: [m6i.large], minSize: 2, desiredSize: 3, maxSize: 3}\n"
     "    general: {instanceTypes: [m6i.large, m7i.large], maxSize: 4}\n"
     "    arm: {instanceTypes: [m7g.large], capacityType: SPOT, maxSize: 4,"
     " taints: [{key: arch, value: arm, effect: NoSchedule}]}\n",
@@ -84,6 +85,7 @@ def test_a_forked_stack_previews_passes_its_policy_levels_and_keeps_every_relati
         for check in RELATION_CHECKS:
             check(query)
     assert [need for need in check_needs(query) if not need.holds] == []
+    assert capacity.rehearse(query, capacity.load_capacity())["broken"] == []
 
 
 @pytest.mark.parametrize("stack", FORKS)
