@@ -7,7 +7,8 @@ of the stack then fails creating it (ResourceAlreadyExistsException).
 
 The stack's LogGroup depends on this sweeper, so on create the sweeper runs first and refuses, in one line with
 the command to fix it, when the group already exists; on destroy it runs after the LogGroup is deleted and, for
-`settleSeconds`, deletes the group whenever EKS has created it again.
+`settleSeconds`, deletes the group whenever EKS has created it again. It asks CloudWatch Logs with the AWS
+provider's region, profile and role (components/shared/aws_sdk.py), never the shell's defaults.
 
 Never move or rename this module: Pulumi pickles dynamic providers by reference to it, and `destroy` of a stack
 created before the move would fail.
@@ -15,41 +16,50 @@ created before the move would fail.
 
 from __future__ import annotations
 
-import subprocess
-import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
 
-from components.shared.aws_cli import list_ids
+from components.shared.aws_sdk import SYSTEM_CLOCK, AwsTarget, Clock, client, reported
 
 POLL_SECONDS = 15.0
 
 
-def existing(region: str, name: str) -> bool:
-    query = f"logGroups[?logGroupName=='{name}'].logGroupName"
-    arguments = ["logs", "describe-log-groups", "--region", region, "--log-group-name-prefix", name, "--query", query]
-    return bool(list_ids(arguments, f"the log group {name}"))
+def existing(logs: Any, name: str) -> bool:
+    """Whether the group itself exists; the prefix also matches longer names (/aws/eks/<cluster>/cluster-old)."""
+    pages = logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
+    return any(group["logGroupName"] == name for page in pages for group in page["logGroups"])
 
 
-def delete(region: str, name: str) -> None:
-    command = ["aws", "logs", "delete-log-group", "--region", region, "--log-group-name", name]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+def delete(logs: Any, name: str) -> None:
     # Gone in between (EKS or a person deleted it first) is what we want.
-    if result.returncode != 0 and "ResourceNotFoundException" not in result.stderr:
-        raise RuntimeError(f"cannot delete the log group {name}: {result.stderr.strip()}")
+    with suppress(logs.exceptions.ResourceNotFoundException):
+        logs.delete_log_group(logGroupName=name)
 
 
 class LogGroupSweeperProvider(pulumi.dynamic.ResourceProvider):
+    # The host unpickles a bare instance (state holds only module.Class), so a destroy waits on this class
+    # attribute; a test gives its instance a clock of its own.
+    clock: Clock = SYSTEM_CLOCK
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        if clock is not None:
+            self.clock = clock
+
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
-        region, name = props["region"], props["logGroupName"]
-        if existing(region, name):
+        target, name = AwsTarget.from_inputs(props), props["logGroupName"]
+        what = f"look for the log group {name}"
+        logs = client(target, "logs", what)
+        with reported(what, target):
+            found = existing(logs, name)
+        if found:
             raise RuntimeError(
                 f"the log group {name} already exists, left by an earlier cluster of this stack (EKS re-creates it from "
-                f"late logs); delete it with `aws logs delete-log-group --region {region} --log-group-name {name}` "
-                "(or import it into the stack), then run `pulumi up` again"
+                f"late logs); delete it with `{delete_command(target, name)}` (or import it into the stack), then run "
+                "`pulumi up` again"
             )
         return pulumi.dynamic.CreateResult(id_=name, outs=props)
 
@@ -58,22 +68,36 @@ class LogGroupSweeperProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.UpdateResult(outs=news)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        region, name = props["region"], props["logGroupName"]
-        deadline = time.monotonic() + float(props["settleSeconds"])
+        target, name = AwsTarget.from_inputs(props), props["logGroupName"]
+        what = f"sweep the log group {name}"
+        logs = client(target, "logs", what)
+        deadline = self.clock.monotonic() + float(props["settleSeconds"])
         while True:
-            if existing(region, name):
-                delete(region, name)
-            if time.monotonic() >= deadline:
+            with reported(what, target):
+                if existing(logs, name):
+                    delete(logs, name)
+            if self.clock.monotonic() >= deadline:
                 return
-            time.sleep(float(props.get("pollSeconds", POLL_SECONDS)))
+            self.clock.sleep(POLL_SECONDS)
+
+
+def delete_command(target: AwsTarget, name: str) -> str:
+    """The CLI command that deletes the group in the provider's account and region."""
+    command = f"aws logs delete-log-group --region {target.region} --log-group-name {name}"
+    if target.profile:
+        command += f" --profile {target.profile}"
+    return command + (f" (as role {target.role_arn})" if target.role_arn else "")
 
 
 @dataclass(frozen=True)
 class LogGroupSweeperArgs:
+    # The AWS provider's settings (profile and role empty while it has none): tests/components pin the parity.
     region: str
     log_group_name: str
     # How long after the cluster and its log group are gone EKS may still re-create the group.
     settle_seconds: int = 120
+    profile: str = ""
+    role_arn: str = ""
 
 
 class LogGroupSweeper(pulumi.dynamic.Resource, module="cluster", name="LogGroupSweeper"):
@@ -81,6 +105,10 @@ class LogGroupSweeper(pulumi.dynamic.Resource, module="cluster", name="LogGroupS
         super().__init__(
             LogGroupSweeperProvider(),
             name,
-            {"region": args.region, "logGroupName": args.log_group_name, "settleSeconds": args.settle_seconds},
+            {
+                **AwsTarget(args.region, args.profile, args.role_arn).as_inputs(),
+                "logGroupName": args.log_group_name,
+                "settleSeconds": args.settle_seconds,
+            },
             opts,
         )

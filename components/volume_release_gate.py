@@ -4,7 +4,8 @@ Deleting a PersistentVolumeClaim returns once the claim object is gone; the CSI 
 volume afterwards (after the detach, with retries). Claims depend on this gate and the gate on the CSI
 driver, the nodes and the cluster, so `pulumi destroy` deletes the claim, then waits here until AWS
 reports no volume of the class left, and only then removes the driver. A timeout fails the destroy loudly,
-naming the volumes, instead of leaving a paid-for orphan behind silently.
+naming the volumes, instead of leaving a paid-for orphan behind silently. It asks AWS with the AWS provider's
+region, profile and role (components/shared/aws_sdk.py), never the shell's defaults.
 
 Never move or rename this module: Pulumi pickles dynamic providers by reference to it, and `destroy` of a stack
 created before the move would fail.
@@ -18,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from components.shared.aws_cli import list_ids, wait_until_none_left
+from components.shared.aws_sdk import SYSTEM_CLOCK, AwsTarget, Clock, client, reported, seconds, wait_until_none_left
 
 POLL_SECONDS = 10.0
 # Set on every volume of our StorageClass (tagSpecification_1), in the CreateVolume call itself. A key of our
@@ -28,29 +29,26 @@ POLL_SECONDS = 10.0
 CLUSTER_TAG = "eks-platform/cluster"
 
 
-def volumes_of_cluster(region: str, cluster_name: str) -> list[str]:
+def volumes_of_cluster(ec2: Any, cluster_name: str) -> list[str]:
     """IDs of the EBS volumes of this cluster's StorageClass that still exist.
 
     Filtered on our own tag only: the per-claim tags (kubernetes.io/created-for/pvc/*) exist only when the
     provisioner runs with --extra-create-metadata, which no source confirms for the EKS add-on, and a filter
     that matches nothing would let destroy go on with a paid volume left behind.
     """
-    return list_ids(
-        [
-            "ec2",
-            "describe-volumes",
-            "--region",
-            region,
-            "--filters",
-            f"Name=tag:{CLUSTER_TAG},Values={cluster_name}",
-            "--query",
-            "Volumes[].VolumeId",
-        ],
-        f"the EBS volumes of cluster {cluster_name}",
-    )
+    pages = ec2.get_paginator("describe_volumes").paginate(Filters=[{"Name": f"tag:{CLUSTER_TAG}", "Values": [cluster_name]}])
+    return [volume["VolumeId"] for page in pages for volume in page["Volumes"]]
 
 
 class VolumeReleaseGateProvider(pulumi.dynamic.ResourceProvider):
+    # The host unpickles a bare instance (state holds only module.Class), so a destroy waits on this class
+    # attribute; a test gives its instance a clock of its own.
+    clock: Clock = SYSTEM_CLOCK
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        if clock is not None:
+            self.clock = clock
+
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         return pulumi.dynamic.CreateResult(id_=f"{props['namespace']}/{props['claim']}", outs=props)
 
@@ -59,25 +57,37 @@ class VolumeReleaseGateProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.UpdateResult(outs=news)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
+        target, cluster = AwsTarget.from_inputs(props), props["clusterName"]
+        what = f"list the EBS volumes of cluster {cluster}"
+        ec2 = client(target, "ec2", what)
+
+        def remaining() -> list[str]:
+            with reported(what, target):
+                return volumes_of_cluster(ec2, cluster)
+
         wait_until_none_left(
-            lambda: volumes_of_cluster(props["region"], props["clusterName"]),
+            remaining,
             float(props["timeoutSeconds"]),
-            float(props.get("pollSeconds", POLL_SECONDS)),
-            lambda remaining: (
-                f"EBS volume(s) {', '.join(remaining)} of cluster {props['clusterName']} still exist "
-                f"{props['timeoutSeconds']} s after claim {props['namespace']}/{props['claim']} was deleted; "
+            POLL_SECONDS,
+            lambda ids: (
+                f"EBS volume(s) {', '.join(ids)} of cluster {cluster} still exist "
+                f"{seconds(props['timeoutSeconds'])} after claim {props['namespace']}/{props['claim']} was deleted; "
                 "check the EBS CSI driver, then run `pulumi destroy` again"
             ),
+            self.clock,
         )
 
 
 @dataclass(frozen=True)
 class VolumeReleaseGateArgs:
+    # The AWS provider's settings (profile and role empty while it has none): tests/components pin the parity.
     region: str
     cluster_name: str
     namespace: str
     claim: str
     timeout_seconds: int = 600
+    profile: str = ""
+    role_arn: str = ""
 
 
 class VolumeReleaseGate(pulumi.dynamic.Resource, module="storage", name="VolumeReleaseGate"):
@@ -86,7 +96,7 @@ class VolumeReleaseGate(pulumi.dynamic.Resource, module="storage", name="VolumeR
             VolumeReleaseGateProvider(),
             name,
             {
-                "region": args.region,
+                **AwsTarget(args.region, args.profile, args.role_arn).as_inputs(),
                 "clusterName": args.cluster_name,
                 "namespace": args.namespace,
                 "claim": args.claim,

@@ -1,45 +1,352 @@
-"""The gate's delete waits until AWS lists no EBS volume for the claim, and fails loudly on a timeout."""
+"""The volume gate against moto (an in-process AWS emulator): its delete waits while EC2 lists a volume of the cluster's
+StorageClass, asks the AWS provider's account and region, and fails loudly, in one line, on a timeout or an AWS error.
+
+The helpers above the tests (an emulated AWS with no ambient settings of the developer's, a clock that moves only when
+the gate sleeps, sessions in another account) serve the log group sweeper's and the Karpenter gate's tests too.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
 import pytest
+from moto import mock_aws
+from moto.core import enable_iam_authentication
 
-from components.volume_release_gate import VolumeReleaseGateProvider
+from components.shared.aws_sdk import AwsTarget, session, target_of_provider
+from components.volume_release_gate import (
+    CLUSTER_TAG,
+    POLL_SECONDS,
+    VolumeReleaseGate,
+    VolumeReleaseGateArgs,
+    VolumeReleaseGateProvider,
+)
+from tests.conftest import frozen_plan, run_component
 
-PROPS = {
-    "region": "eu-west-1",
-    "clusterName": "demo",
+REGION = "eu-west-1"
+# The shell's own region, never the provider's: a gate that asks the ambient region looks in the wrong place.
+SHELL_REGION = "us-east-1"
+# moto's account for credentials it does not know; the deploying role lives in another one.
+SHELL_ACCOUNT = "123456789012"
+DEPLOY_ACCOUNT = "111111111111"
+DEPLOY_ROLE = f"arn:aws:iam::{DEPLOY_ACCOUNT}:role/deployer"
+_AMBIENT = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_SESSION_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+)
+
+
+# One loader of botocore's service models for every session of the tests: each session the gates build would read
+# and parse the EC2 model again (a tenth of a second each); sessions stay separate in all else (credentials, region).
+_MODELS = botocore.loaders.create_loader()
+
+
+def _shared_models(session: botocore.session.Session) -> None:
+    session._components.lazy_register_component("data_loader", lambda: _MODELS)
+
+
+def emulated_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """moto, with a shell of known settings: its own keys and region, no profile, no instance metadata, and config and
+    credential files of the test's own (yields the config file's path, for tests that add a profile)."""
+    for name in _AMBIENT:
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "aws-config"
+    config.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(config))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", SHELL_REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "shell-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "shell-secret")
+    # moto's catalogue of public AMIs (tens of thousands, each with a snapshot) is not what the gates ask about.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    monkeypatch.setattr(botocore.session.Session, "_register_data_loader", _shared_models)
+    # moto's own fake keys off: the test's environment is what the gate's credential chain sees.
+    with mock_aws(config={"core": {"mock_credentials": False}}):
+        yield config
+
+
+class SteppingClock:
+    """Time that passes only when the code under test sleeps; `at` schedules what AWS does meanwhile."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+        self._due: list[tuple[float, Callable[[], object]]] = []
+
+    def at(self, when: float, action: Callable[[], object]) -> None:
+        self._due = sorted([*self._due, (when, action)], key=lambda due: due[0])
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        while self._due and self._due[0][0] <= self.now:
+            self._due.pop(0)[1]()
+
+
+def in_deploy_account(region: str = REGION) -> boto3.Session:
+    """A session in the deploying role's account, as the AWS provider with that role has."""
+    credentials = boto3.client("sts", region_name=region).assume_role(RoleArn=DEPLOY_ROLE, RoleSessionName="test-setup")
+    keys = credentials["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+        region_name=region,
+    )
+
+
+def as_user_without_permissions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell's credentials become an IAM user's with no policy; call under `enable_iam_authentication()`."""
+    iam = boto3.client("iam", region_name=SHELL_REGION)
+    iam.create_user(UserName="nobody")
+    key = iam.create_access_key(UserName="nobody")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+
+
+def add_profile(config: Path, profile: str, account_session: boto3.Session) -> None:
+    """A named profile whose keys are an IAM user's in `account_session`'s account."""
+    iam = account_session.client("iam")
+    iam.create_user(UserName=f"{profile}-user")
+    key = iam.create_access_key(UserName=f"{profile}-user")["AccessKey"]
+    config.write_text(
+        f"[profile {profile}]\naws_access_key_id = {key['AccessKeyId']}\naws_secret_access_key = {key['SecretAccessKey']}\n"
+    )
+
+
+def provider_and_gates(stack: str, gate_type: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The inputs of the stack's one AWS provider and of its gates of `gate_type`, from the offline plan."""
+    plan = frozen_plan(stack)
+    (provider,) = plan.of_type("pulumi:providers:aws")
+    gates = [gate["inputs"] for gate in plan.of_type(gate_type)]
+    assert gates, f"no {gate_type} in the {stack} plan"
+    return provider["inputs"], gates
+
+
+@pytest.fixture(autouse=True)
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    yield from emulated_aws(monkeypatch, tmp_path)
+
+
+CLUSTER = "demo"
+PROPS: dict[str, Any] = {
+    "region": REGION,
+    "profile": "",
+    "roleArn": "",
+    "clusterName": CLUSTER,
     "namespace": "demo",
     "claim": "ebs-pvc",
-    "timeoutSeconds": 5,
-    "pollSeconds": 0.01,
+    # As state gives numbers back: floats.
+    "timeoutSeconds": 600.0,
 }
 
 
-def test_delete_returns_once_the_volume_is_gone(fake_aws) -> None:
-    log = fake_aws('["vol-0abc"]', '["vol-0abc"]', "[]")
-    VolumeReleaseGateProvider().delete("demo/ebs-pvc", PROPS)
-    calls = log.read_text().splitlines()
-    assert len(calls) == 3
-    # Only our own tag: per-claim tags need the provisioner's --extra-create-metadata, which may be off.
-    assert "Name=tag:eks-platform/cluster,Values=demo" in calls[0]
-    assert "created-for" not in calls[0]
-    assert "--region eu-west-1" in calls[0]
+def volume(tags: dict[str, str], ec2: Any = None, zone: str = f"{REGION}a") -> str:
+    ec2 = ec2 or boto3.client("ec2", region_name=zone[:-1])
+    tag_list = [{"Key": key, "Value": value} for key, value in tags.items()]
+    specifications = [{"ResourceType": "volume", "Tags": tag_list}] if tag_list else []
+    created = ec2.create_volume(AvailabilityZone=zone, Size=8, VolumeType="gp3", TagSpecifications=specifications)
+    return str(created["VolumeId"])
 
 
-def test_delete_fails_loudly_when_the_volume_outlives_the_timeout(fake_aws) -> None:
-    fake_aws(*['["vol-0abc"]'] * 1000)
-    with pytest.raises(RuntimeError, match=r"vol-0abc of cluster demo still exist .* after claim demo/ebs-pvc"):
-        VolumeReleaseGateProvider().delete("demo/ebs-pvc", {**PROPS, "timeoutSeconds": 0.05})
+def delete_volume(volume_id: str, ec2: Any = None) -> Callable[[], object]:
+    return lambda: (ec2 or boto3.client("ec2", region_name=REGION)).delete_volume(VolumeId=volume_id)
 
 
-def test_an_aws_error_is_not_taken_for_no_volumes(failing_aws: None) -> None:
-    with pytest.raises(RuntimeError, match="UnauthorizedOperation"):
-        VolumeReleaseGateProvider().delete("demo/ebs-pvc", PROPS)
+def test_delete_waits_while_a_volume_of_the_class_exists_and_returns_once_it_is_gone() -> None:
+    """Mistake: a filter on the per-claim tags (kubernetes.io/created-for/pvc/*), which the EKS add-on may not set;
+    this volume carries our tag only, as the StorageClass gives it. Destroy would go on with the volume still there."""
+    volume_id = volume({CLUSTER_TAG: CLUSTER})
+    clock = SteppingClock()
+    clock.at(25, delete_volume(volume_id))
+    VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
+    # Polled at 0, 10, 20 (still there) and 30 s (gone): three waits of the poll interval, no wall time.
+    assert clock.slept == [POLL_SECONDS] * 3
 
 
-def test_create_and_update_never_touch_aws() -> None:
+def test_volumes_of_other_clusters_and_untagged_ones_do_not_hold_the_destroy() -> None:
+    """Mistake: a filter on the tag key alone (or none): another stack's claims, or a volume of no cluster, would keep
+    this destroy waiting until it fails."""
+    volume({CLUSTER_TAG: "another-cluster"})
+    volume({})
+    volume({"kubernetes.io/created-for/pvc/name": "ebs-pvc"})
+    clock = SteppingClock()
+    VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
+    assert clock.slept == []
+
+
+def test_the_gate_asks_the_providers_region_not_the_shells() -> None:
+    """Mistake: a client built from the ambient region (AWS_DEFAULT_REGION, ~/.aws/config): it lists the shell's
+    region, finds none of the cluster's volumes and waves the destroy through with the volume left behind."""
+    volume({CLUSTER_TAG: CLUSTER}, zone=f"{SHELL_REGION}a")
+    clock = SteppingClock()
+    VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
+    assert clock.slept == [], "a volume in the shell's region is not the cluster's"
+    volume_id = volume({CLUSTER_TAG: CLUSTER})
+    clock.at(5, delete_volume(volume_id))
+    VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
+    assert clock.slept == [POLL_SECONDS]
+
+
+def test_the_gate_assumes_the_providers_role_and_sees_that_accounts_volumes() -> None:
+    """Mistake: the shell's credentials when the provider assumes a role: the gate lists another account, sees none
+    of the cluster's volumes and waves the orphan through."""
+    deploy_ec2 = in_deploy_account().client("ec2")
+    volume_id = volume({CLUSTER_TAG: CLUSTER}, deploy_ec2)
+    clock = SteppingClock()
+    VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
+    assert clock.slept == [], "the shell's account has no volume: without the role the gate would wave it through"
+    clock.at(15, delete_volume(volume_id, deploy_ec2))
+    VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", {**PROPS, "roleArn": DEPLOY_ROLE})
+    assert clock.slept == [POLL_SECONDS] * 2
+
+
+def test_the_gate_uses_the_providers_profile(aws: Path) -> None:
+    """Mistake: the profile left out of the session (only the region passed): the shell's default credentials ask
+    another account."""
+    deploy = in_deploy_account()
+    add_profile(aws, "deploy", deploy)
+    volume_id = volume({CLUSTER_TAG: CLUSTER}, deploy.client("ec2"))
+    clock = SteppingClock()
+    clock.at(5, delete_volume(volume_id, deploy.client("ec2")))
+    VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", {**PROPS, "profile": "deploy"})
+    assert clock.slept == [POLL_SECONDS]
+
+
+def test_delete_fails_loudly_in_one_line_when_the_volume_outlives_the_timeout() -> None:
+    """Mistake: returning after the timeout as if the volume were gone, leaving a paid volume; or a wait on wall
+    time (this test would take ten minutes)."""
+    volume_id = volume({CLUSTER_TAG: CLUSTER})
+    clock = SteppingClock()
+    with pytest.raises(RuntimeError) as error:
+        VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
+    message = str(error.value)
+    assert f"{volume_id} of cluster demo still exist 600 s after claim demo/ebs-pvc was deleted" in message
+    assert "\n" not in message and "pulumi destroy" in message
+    assert 600 <= clock.now < 600 + POLL_SECONDS
+
+
+def test_an_aws_error_is_one_line_never_taken_for_no_volumes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mistake: an AccessDenied answer read as an empty list: destroy goes on past a volume that is still there."""
+    volume({CLUSTER_TAG: CLUSTER})
+    as_user_without_permissions(monkeypatch)
+    with enable_iam_authentication(), pytest.raises(RuntimeError) as error:
+        VolumeReleaseGateProvider(SteppingClock()).delete("demo/ebs-pvc", PROPS)
+    message = str(error.value)
+    assert message.startswith("cannot list the EBS volumes of cluster demo (region eu-west-1): ")
+    assert "AccessDenied" in message and "ec2:DescribeVolumes" in message and "\n" not in message
+
+
+def test_missing_credentials_are_one_line_never_none_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mistake: NoCredentialsError swallowed (or a bare traceback): the shell without credentials would see 'none
+    left' or botocore's internals instead of what to do."""
+    volume({CLUSTER_TAG: CLUSTER})
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(RuntimeError) as error:
+        VolumeReleaseGateProvider(SteppingClock()).delete("demo/ebs-pvc", PROPS)
+    message = str(error.value)
+    assert "cannot list the EBS volumes of cluster demo" in message and "NoCredentialsError" in message
+    assert "credentials" in message.split(": ", 2)[-1] and "\n" not in message
+
+
+def test_a_profile_the_shell_lacks_is_one_line() -> None:
+    """Mistake: a session built outside the error handling: ProfileNotFound surfaces as a traceback."""
+    with pytest.raises(RuntimeError) as error:
+        VolumeReleaseGateProvider(SteppingClock()).delete("demo/ebs-pvc", {**PROPS, "profile": "deploy"})
+    message = str(error.value)
+    assert "(region eu-west-1, profile deploy)" in message and "ProfileNotFound" in message and "\n" not in message
+
+
+def test_state_from_before_the_profile_and_role_inputs_still_destroys() -> None:
+    """Mistake: reading props['profile'] in delete: a stack deployed before the gates carried one fails to destroy."""
+    old_state = {k: v for k, v in PROPS.items() if k not in ("profile", "roleArn")}
+    VolumeReleaseGateProvider(SteppingClock()).delete("demo/ebs-pvc", old_state)
+
+
+def test_create_and_update_never_touch_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mistake: a lookup on create or update: `pulumi up` would then need the gate's permissions, or fail on them."""
+
+    def no_session(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("create and update must not call AWS")
+
+    monkeypatch.setattr(boto3, "Session", no_session)
     provider = VolumeReleaseGateProvider()
-    created = provider.create(PROPS)
-    assert created.id == "demo/ebs-pvc"
+    assert provider.create(PROPS).id == "demo/ebs-pvc"
     assert provider.update("demo/ebs-pvc", PROPS, {**PROPS, "timeoutSeconds": 900}).outs == {**PROPS, "timeoutSeconds": 900}
+
+
+def test_the_provider_pickled_into_state_carries_no_test_hook() -> None:
+    """Mistake: a clock stored on every instance: state would pickle it, and refer to its module (never to be moved)."""
+    assert vars(VolumeReleaseGateProvider()) == {}
+
+
+def test_the_gate_carries_the_providers_settings_as_inputs() -> None:
+    """Mistake: profile and role left out of the inputs: state then has no record of them and a destroy cannot follow."""
+
+    def program() -> None:
+        VolumeReleaseGate(
+            "gate",
+            VolumeReleaseGateArgs(
+                region=REGION, cluster_name=CLUSTER, namespace="demo", claim="ebs-pvc", profile="p", role_arn=DEPLOY_ROLE
+            ),
+        )
+
+    (gate,) = run_component(program).of_type("pulumi-python:dynamic/storage:VolumeReleaseGate")
+    assert AwsTarget.from_inputs(gate["inputs"]) == AwsTarget(REGION, "p", DEPLOY_ROLE)
+
+
+@pytest.mark.parametrize("stack", ["dev", "karpenter-example"])
+def test_the_gate_asks_what_the_aws_provider_asks(stack: str) -> None:
+    """Mistake: the program gives the aws.Provider a region, profile or role (or another credential setting) and the
+    gate not: a destroy would look at the wrong account or region and wave orphans through."""
+    provider, gates = provider_and_gates(stack, "pulumi-python:dynamic/storage:VolumeReleaseGate")
+    for gate in gates:
+        assert AwsTarget.from_inputs(gate) == target_of_provider(provider)
+        assert session(AwsTarget.from_inputs(gate)).region_name == provider["region"]
+
+
+# What the parity test compares: every aws.Provider setting that moves a call to another account or region.
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        ({"region": REGION}, AwsTarget(REGION)),
+        ({"region": REGION, "profile": "ops", "skipRegionValidation": "true"}, AwsTarget(REGION, "ops")),
+        ({"region": REGION, "assumeRoles": f'[{{"roleArn": "{DEPLOY_ROLE}"}}]'}, AwsTarget(REGION, "", DEPLOY_ROLE)),
+    ],
+)
+def test_the_parity_check_reads_the_providers_region_profile_and_role(provider: dict[str, Any], expected: AwsTarget) -> None:
+    """Mistake: a parity check that ignores the profile or the role: the test above would pass with the gates behind."""
+    assert target_of_provider(provider) == expected
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        {"region": REGION, "accessKey": "AKIA", "secretKey": "s"},
+        {"region": REGION, "sharedConfigFiles": '["/etc/aws"]'},
+        {"region": REGION, "endpoints": '[{"ec2": "http://localhost"}]'},
+        {"region": REGION, "assumeRoles": f'[{{"roleArn": "{DEPLOY_ROLE}", "externalId": "x"}}]'},
+        {"region": REGION, "assumeRoles": f'[{{"roleArn": "{DEPLOY_ROLE}"}}, {{"roleArn": "{DEPLOY_ROLE}2"}}]'},
+    ],
+)
+def test_a_provider_setting_the_gates_cannot_follow_fails_the_parity_check(provider: dict[str, Any]) -> None:
+    """Mistake: a parity check that passes any setting it does not know: keys, other files, endpoints or a role chain
+    on the provider, the gates on the shell's defaults."""
+    with pytest.raises(ValueError, match="destroy-time gates"):
+        target_of_provider(provider)
