@@ -9,9 +9,12 @@ import pulumi_kubernetes as k8s
 
 from components.shared.containers import HTTPD_USER, httpd_container
 from components.shared.pod_security import ACCEPTED_CHECKOV_FINDINGS, labels_for, pool_affinity, restricted_pod_spec
-from components.volume_release_gate import CLUSTER_TAG, VolumeReleaseGate, VolumeReleaseGateArgs
+from components.volume_release_gate import CLAIM_TAG, CLUSTER_TAG, VolumeReleaseGate, VolumeReleaseGateArgs, claim_tag_value
 
 STORAGE_CLASS = "gp3-encrypted"
+# The seed's claim gets a StorageClass of its own, so that its volume carries its claim's tag and its release gate
+# waits for that volume only: a tenant's claims on the default class never hold a `demoWorkloads: false` update.
+CLAIM_STORAGE_CLASS = "gp3-encrypted-ebs-pvc"
 PART_OF = "seed-storage"
 CLAIM = "ebs-pvc"
 
@@ -41,31 +44,17 @@ class Storage(pulumi.ComponentResource):
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:storage:Storage", name, None, opts)
 
-        storage_class = k8s.storage.v1.StorageClass(
-            f"{name}-gp3",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=STORAGE_CLASS,
-                annotations={"storageclass.kubernetes.io/is-default-class": "true"},
-            ),
-            provisioner="ebs.csi.aws.com",
-            parameters={
-                "type": "gp3",
-                "encrypted": "true",
-                "csi.storage.k8s.io/fstype": "ext4",
-                # Marks every volume of this class as this cluster's, so the release gate finds exactly ours.
-                "tagSpecification_1": f"{CLUSTER_TAG}={args.cluster_name}",
-            },
-            reclaim_policy="Delete",
-            volume_binding_mode="WaitForFirstConsumer",
-            allow_volume_expansion=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.csi_dependencies)),
-        )
+        # Marks every volume of the cluster's classes as this cluster's.
+        tags = {"tagSpecification_1": f"{CLUSTER_TAG}={args.cluster_name}"}
+        storage_class = self._gp3_class(f"{name}-gp3", STORAGE_CLASS, True, tags, args.csi_dependencies)
         self.storage_class_name = storage_class.metadata.name
         if args.namespace_resource is None:
             self.claim_name = None
             self.register_outputs({"storageClass": self.storage_class_name})
             return
 
+        claim_tags = {**tags, "tagSpecification_2": f"{CLAIM_TAG}={claim_tag_value(args.namespace, CLAIM)}"}
+        claim_class = self._gp3_class(f"{name}-{CLAIM}-gp3", CLAIM_STORAGE_CLASS, False, claim_tags, args.csi_dependencies)
         release_gate = VolumeReleaseGate(
             f"{name}-{CLAIM}-released",
             VolumeReleaseGateArgs(region=args.region, cluster_name=args.cluster_name, namespace=args.namespace, claim=CLAIM),
@@ -76,12 +65,12 @@ class Storage(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=CLAIM, namespace=args.namespace, labels=labels_for(CLAIM, PART_OF)),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadWriteOnce"],
-                storage_class_name=STORAGE_CLASS,
+                storage_class_name=CLAIM_STORAGE_CLASS,
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.claim_size}),
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[storage_class, release_gate, args.namespace_resource, *args.csi_dependencies],
+                depends_on=[claim_class, release_gate, args.namespace_resource, *args.csi_dependencies],
                 protect=args.protect_claim,
             ),
         )
@@ -122,6 +111,24 @@ class Storage(pulumi.ComponentResource):
 
         self.claim_name = claim.metadata.name
         self.register_outputs({"storageClass": self.storage_class_name, "claim": self.claim_name})
+
+    def _gp3_class(
+        self, resource_name: str, class_name: str, default: bool, tags: dict[str, str], dependencies: tuple[pulumi.Resource, ...]
+    ) -> k8s.storage.v1.StorageClass:
+        """An encrypted gp3 class whose volumes carry `tags` (the driver's tagSpecification_N parameters)."""
+        return k8s.storage.v1.StorageClass(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=class_name,
+                annotations={"storageclass.kubernetes.io/is-default-class": "true"} if default else None,
+            ),
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4", **tags},
+            reclaim_policy="Delete",
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(dependencies)),
+        )
 
     @staticmethod
     def _demo_deployment(

@@ -27,16 +27,26 @@ POLL_SECONDS = 10.0
 # CSIVolumeSnapshotName and ebs.csi.aws.com/cluster-name (kubernetes-sigs/aws-ebs-csi-driver,
 # pkg/driver/validation.go validateExtraTags), and EC2 refuses `aws:`; volume creation then fails.
 CLUSTER_TAG = "eks-platform/cluster"
+# Set by the claim's own StorageClass (components/storage.py), whose only claim is the gate's: `<namespace>/<claim>`.
+# Not the per-claim tags kubernetes.io/created-for/pvc/*: they exist only when the provisioner runs with
+# --extra-create-metadata, which the EKS add-on's configuration schema does not expose (controller takes
+# extraVolumeTags only: aws/amazon-vpc-cni-k8s#2272 quotes `describe-addon-configuration`), and a filter that
+# matches nothing would let destroy go on with a paid volume left behind.
+CLAIM_TAG = "eks-platform/claim"
 
 
-def volumes_of_cluster(ec2: Any, cluster_name: str) -> list[str]:
-    """IDs of the EBS volumes of this cluster's StorageClass that still exist.
+def claim_tag_value(namespace: str, claim: str) -> str:
+    return f"{namespace}/{claim}"
 
-    Filtered on our own tag only: the per-claim tags (kubernetes.io/created-for/pvc/*) exist only when the
-    provisioner runs with --extra-create-metadata, which no source confirms for the EKS add-on, and a filter
-    that matches nothing would let destroy go on with a paid volume left behind.
-    """
-    pages = ec2.get_paginator("describe_volumes").paginate(Filters=[{"Name": f"tag:{CLUSTER_TAG}", "Values": [cluster_name]}])
+
+def volumes_of_claim(ec2: Any, cluster_name: str, namespace: str, claim: str) -> list[str]:
+    """IDs of the EBS volumes of this cluster's claim `namespace/claim` that still exist: a tenant's own claims,
+    on the default StorageClass, never hold the gate."""
+    filters = [
+        {"Name": f"tag:{CLUSTER_TAG}", "Values": [cluster_name]},
+        {"Name": f"tag:{CLAIM_TAG}", "Values": [claim_tag_value(namespace, claim)]},
+    ]
+    pages = ec2.get_paginator("describe_volumes").paginate(Filters=filters)
     return [volume["VolumeId"] for page in pages for volume in page["Volumes"]]
 
 
@@ -58,12 +68,13 @@ class VolumeReleaseGateProvider(pulumi.dynamic.ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         target, cluster = AwsTarget.from_inputs(props), props["clusterName"]
-        what = f"list the EBS volumes of cluster {cluster}"
+        namespace, claim = props["namespace"], props["claim"]
+        what = f"list the EBS volumes of claim {namespace}/{claim} of cluster {cluster}"
         ec2 = client(target, "ec2", what)
 
         def remaining() -> list[str]:
             with reported(what, target):
-                return volumes_of_cluster(ec2, cluster)
+                return volumes_of_claim(ec2, cluster, namespace, claim)
 
         wait_until_none_left(
             remaining,

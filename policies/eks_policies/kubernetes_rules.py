@@ -353,7 +353,8 @@ KUBERNETES_POLICIES: Final[list[ResourceValidationPolicy]] = [
             "encryptedStorageClasses": {
                 "type": "array",
                 "items": {"type": "string"},
-                "default": ["gp3-encrypted"],
+                # The program's two classes: the default one and the seed claim's own (components/storage.py).
+                "default": ["gp3-encrypted", "gp3-encrypted-ebs-pvc"],
                 "description": "StorageClasses known to encrypt their volumes.",
             }
         },

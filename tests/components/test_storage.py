@@ -5,6 +5,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.storage import Storage, StorageArgs
+from components.volume_release_gate import CLAIM_TAG
 from tests.conftest import run_component
 
 
@@ -45,10 +46,11 @@ def test_seed_claim_uses_the_class_and_waits_for_the_csi_driver() -> None:
     assert claim["inputs"]["metadata"] == {**claim["inputs"]["metadata"], "name": "ebs-pvc", "namespace": "demo"}
     assert spec["accessModes"] == ["ReadWriteOnce"]
     assert spec["resources"]["requests"]["storage"] == "4Gi"
-    assert spec["storageClassName"] == "gp3-encrypted"
+    # Its own class, not the default one: only its volume carries its claim's tag.
+    assert spec["storageClassName"] == "gp3-encrypted-ebs-pvc"
     csi = query.one("aws:eks/addon:Addon", "ebs-csi")
     assert csi["urn"] in claim["dependencies"]
-    assert query.one("kubernetes:storage.k8s.io/v1:StorageClass", "st-gp3")["urn"] in claim["dependencies"]
+    assert query.one("kubernetes:storage.k8s.io/v1:StorageClass", "st-ebs-pvc-gp3")["urn"] in claim["dependencies"]
     assert claim["protect"] is False
 
 
@@ -58,8 +60,18 @@ def test_claim_is_protected_when_asked() -> None:
 
 def test_volumes_are_tagged_for_this_cluster_and_the_claim_waits_behind_a_release_gate() -> None:
     query = plan()
-    parameters = query.one("kubernetes:storage.k8s.io/v1:StorageClass", "st-gp3")["inputs"]["parameters"]
-    assert parameters["tagSpecification_1"] == "eks-platform/cluster=demo"
+    default = query.one("kubernetes:storage.k8s.io/v1:StorageClass", "st-gp3")["inputs"]
+    own = query.one("kubernetes:storage.k8s.io/v1:StorageClass", "st-ebs-pvc-gp3")["inputs"]
+    assert default["parameters"]["tagSpecification_1"] == own["parameters"]["tagSpecification_1"] == "eks-platform/cluster=demo"
+    # The claim's class tags its volume with the claim, the tag the gate filters on; the default class does not, so a
+    # tenant's claim never holds the gate (volume_release_gate.volumes_of_claim).
+    assert own["parameters"]["tagSpecification_2"] == f"{CLAIM_TAG}=demo/ebs-pvc"
+    assert "tagSpecification_2" not in default["parameters"]
+    assert default["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert not own["metadata"].get("annotations")
+    assert {k: v for k, v in own.items() if k not in ("metadata", "parameters")} == {
+        k: v for k, v in default.items() if k not in ("metadata", "parameters")
+    }
     gate = query.one("pulumi-python:dynamic/storage:VolumeReleaseGate", "st-ebs-pvc-released")
     assert {k: gate["inputs"][k] for k in ("region", "clusterName", "namespace", "claim")} == {
         "region": "eu-west-1",

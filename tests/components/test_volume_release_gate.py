@@ -20,6 +20,7 @@ from moto.core import enable_iam_authentication
 
 from components.shared.aws_sdk import AwsTarget, session, target_of_provider
 from components.volume_release_gate import (
+    CLAIM_TAG,
     CLUSTER_TAG,
     POLL_SECONDS,
     VolumeReleaseGate,
@@ -156,6 +157,10 @@ PROPS: dict[str, Any] = {
 }
 
 
+# What the claim's own StorageClass gives its volume (components/storage.py).
+CLAIM_TAGS = {CLUSTER_TAG: CLUSTER, CLAIM_TAG: "demo/ebs-pvc"}
+
+
 def volume(tags: dict[str, str], ec2: Any = None, zone: str = f"{REGION}a") -> str:
     ec2 = ec2 or boto3.client("ec2", region_name=zone[:-1])
     tag_list = [{"Key": key, "Value": value} for key, value in tags.items()]
@@ -170,8 +175,9 @@ def delete_volume(volume_id: str, ec2: Any = None) -> Callable[[], object]:
 
 def test_delete_waits_while_a_volume_of_the_class_exists_and_returns_once_it_is_gone() -> None:
     """Mistake: a filter on the per-claim tags (kubernetes.io/created-for/pvc/*), which the EKS add-on may not set;
-    this volume carries our tag only, as the StorageClass gives it. Destroy would go on with the volume still there."""
-    volume_id = volume({CLUSTER_TAG: CLUSTER})
+    this volume carries our tags only, as the claim's StorageClass gives them. Destroy would go on with the volume
+    still there."""
+    volume_id = volume(CLAIM_TAGS)
     clock = SteppingClock()
     clock.at(25, delete_volume(volume_id))
     VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
@@ -179,10 +185,21 @@ def test_delete_waits_while_a_volume_of_the_class_exists_and_returns_once_it_is_
     assert clock.slept == [POLL_SECONDS] * 3
 
 
+def test_a_tenants_volume_on_the_default_class_does_not_hold_the_gate() -> None:
+    """Mistake (issue 16, item 6): the gate waiting for every volume of the cluster's default StorageClass, so a
+    tenant's own claim holds a `demoWorkloads: false` update for the whole timeout and then fails with a
+    misleading hint. A volume of another claim of the cluster (cluster tag, another claim tag or none) is not ours."""
+    volume({CLUSTER_TAG: CLUSTER})
+    volume({CLUSTER_TAG: CLUSTER, CLAIM_TAG: "team/data"})
+    clock = SteppingClock()
+    VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
+    assert clock.slept == []
+
+
 def test_volumes_of_other_clusters_and_untagged_ones_do_not_hold_the_destroy() -> None:
     """Mistake: a filter on the tag key alone (or none): another stack's claims, or a volume of no cluster, would keep
     this destroy waiting until it fails."""
-    volume({CLUSTER_TAG: "another-cluster"})
+    volume({CLUSTER_TAG: "another-cluster", CLAIM_TAG: "demo/ebs-pvc"})
     volume({})
     volume({"kubernetes.io/created-for/pvc/name": "ebs-pvc"})
     clock = SteppingClock()
@@ -193,11 +210,11 @@ def test_volumes_of_other_clusters_and_untagged_ones_do_not_hold_the_destroy() -
 def test_the_gate_asks_the_providers_region_not_the_shells() -> None:
     """Mistake: a client built from the ambient region (AWS_DEFAULT_REGION, ~/.aws/config): it lists the shell's
     region, finds none of the cluster's volumes and waves the destroy through with the volume left behind."""
-    volume({CLUSTER_TAG: CLUSTER}, zone=f"{SHELL_REGION}a")
+    volume(CLAIM_TAGS, zone=f"{SHELL_REGION}a")
     clock = SteppingClock()
     VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
     assert clock.slept == [], "a volume in the shell's region is not the cluster's"
-    volume_id = volume({CLUSTER_TAG: CLUSTER})
+    volume_id = volume(CLAIM_TAGS)
     clock.at(5, delete_volume(volume_id))
     VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
     assert clock.slept == [POLL_SECONDS]
@@ -207,7 +224,7 @@ def test_the_gate_assumes_the_providers_role_and_sees_that_accounts_volumes() ->
     """Mistake: the shell's credentials when the provider assumes a role: the gate lists another account, sees none
     of the cluster's volumes and waves the orphan through."""
     deploy_ec2 = in_deploy_account().client("ec2")
-    volume_id = volume({CLUSTER_TAG: CLUSTER}, deploy_ec2)
+    volume_id = volume(CLAIM_TAGS, deploy_ec2)
     clock = SteppingClock()
     VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
     assert clock.slept == [], "the shell's account has no volume: without the role the gate would wave it through"
@@ -221,7 +238,7 @@ def test_the_gate_uses_the_providers_profile(aws: Path) -> None:
     another account."""
     deploy = in_deploy_account()
     add_profile(aws, "deploy", deploy)
-    volume_id = volume({CLUSTER_TAG: CLUSTER}, deploy.client("ec2"))
+    volume_id = volume(CLAIM_TAGS, deploy.client("ec2"))
     clock = SteppingClock()
     clock.at(5, delete_volume(volume_id, deploy.client("ec2")))
     VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", {**PROPS, "profile": "deploy"})
@@ -231,7 +248,7 @@ def test_the_gate_uses_the_providers_profile(aws: Path) -> None:
 def test_delete_fails_loudly_in_one_line_when_the_volume_outlives_the_timeout() -> None:
     """Mistake: returning after the timeout as if the volume were gone, leaving a paid volume; or a wait on wall
     time (this test would take ten minutes)."""
-    volume_id = volume({CLUSTER_TAG: CLUSTER})
+    volume_id = volume(CLAIM_TAGS)
     clock = SteppingClock()
     with pytest.raises(RuntimeError) as error:
         VolumeReleaseGateProvider(clock).delete("demo/ebs-pvc", PROPS)
@@ -243,25 +260,25 @@ def test_delete_fails_loudly_in_one_line_when_the_volume_outlives_the_timeout() 
 
 def test_an_aws_error_is_one_line_never_taken_for_no_volumes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mistake: an AccessDenied answer read as an empty list: destroy goes on past a volume that is still there."""
-    volume({CLUSTER_TAG: CLUSTER})
+    volume(CLAIM_TAGS)
     as_user_without_permissions(monkeypatch)
     with enable_iam_authentication(), pytest.raises(RuntimeError) as error:
         VolumeReleaseGateProvider(SteppingClock()).delete("demo/ebs-pvc", PROPS)
     message = str(error.value)
-    assert message.startswith("cannot list the EBS volumes of cluster demo (region eu-west-1): ")
+    assert message.startswith("cannot list the EBS volumes of claim demo/ebs-pvc of cluster demo (region eu-west-1): ")
     assert "AccessDenied" in message and "ec2:DescribeVolumes" in message and "\n" not in message
 
 
 def test_missing_credentials_are_one_line_never_none_left(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mistake: NoCredentialsError swallowed (or a bare traceback): the shell without credentials would see 'none
     left' or botocore's internals instead of what to do."""
-    volume({CLUSTER_TAG: CLUSTER})
+    volume(CLAIM_TAGS)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     with pytest.raises(RuntimeError) as error:
         VolumeReleaseGateProvider(SteppingClock()).delete("demo/ebs-pvc", PROPS)
     message = str(error.value)
-    assert "cannot list the EBS volumes of cluster demo" in message and "NoCredentialsError" in message
+    assert "cannot list the EBS volumes of claim demo/ebs-pvc of cluster demo" in message and "NoCredentialsError" in message
     assert "credentials" in message.split(": ", 2)[-1] and "\n" not in message
 
 
