@@ -49,6 +49,7 @@ network = Network(
         vpc_cidr=settings.vpc_cidr,
         availability_zones=settings.availability_zones,
         subnet_prefix_length=settings.subnet_prefix_length,
+        subnet_layout=settings.subnet_layout,
         nat_strategy=settings.nat_strategy,
         private_subnet_tags={DISCOVERY_TAG: settings.cluster_name} if karpenter_enabled else {},
     ),

@@ -29,6 +29,11 @@ PROJECT = "eks-platform"
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 NAT_STRATEGIES = ("single", "per-zone")
+SUBNET_LAYOUTS = ("zone-order", "zone-slots")
+SUBNET_ROOM = {
+    "zone-order": "one public and one private per zone",
+    "zone-slots": "a public and a private slot for every zone letter up to the last zone's",
+}
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 INGRESS_CONTROLLERS = ("f5-nginx", "ingress-nginx")
 AUTOSCALERS = ("cluster-autoscaler", "karpenter")
@@ -130,6 +135,7 @@ class Settings:
     availability_zones: tuple[str, ...]
     vpc_cidr: str
     subnet_prefix_length: int
+    subnet_layout: str
     nat_strategy: str
     kubernetes_version: str
     support_type: str
@@ -182,6 +188,7 @@ KEYS = (
     "availabilityZones",
     "vpcCidr",
     "subnetPrefixLength",
+    "subnetLayout",
     "natStrategy",
     "kubernetesVersion",
     "kubernetesSupportType",
@@ -544,12 +551,14 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
     if not 16 <= vpc.prefixlen <= 24:
         raise ConfigError("vpcCidr", vpc_cidr, "expected a prefix length from /16 to /24 (the sizes AWS allows for a VPC)")
     subnet_prefix = _parse_int("subnetPrefixLength", raw["subnetPrefixLength"], vpc.prefixlen + 1, 28)
-    subnet_count = 2 * len(zones)
+    subnet_layout = _parse_choice("subnetLayout", raw["subnetLayout"], SUBNET_LAYOUTS)
+    # zone-slots reserves a pair for every letter up to the last zone's: zones a and c take the room of a, b, c.
+    subnet_count = 2 * (max(ord(zone[-1]) - ord("a") for zone in zones) + 1 if subnet_layout == "zone-slots" else len(zones))
     if subnet_count > 2 ** (subnet_prefix - vpc.prefixlen):
         raise ConfigError(
             "subnetPrefixLength",
             subnet_prefix,
-            f"{subnet_count} subnets (one public and one private per zone) of /{subnet_prefix} do not fit in {vpc_cidr}; "
+            f"{subnet_count} subnets ({SUBNET_ROOM[subnet_layout]}) of /{subnet_prefix} do not fit in {vpc_cidr}; "
             f"use at most /{vpc.prefixlen + (subnet_count - 1).bit_length()} or fewer zones",
         )
 
@@ -613,6 +622,7 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         availability_zones=zones,
         vpc_cidr=vpc_cidr,
         subnet_prefix_length=subnet_prefix,
+        subnet_layout=subnet_layout,
         nat_strategy=_parse_choice("natStrategy", raw["natStrategy"], NAT_STRATEGIES),
         kubernetes_version=kubernetes_version,
         support_type=_parse_choice("kubernetesSupportType", raw["kubernetesSupportType"], SUPPORT_TYPES),

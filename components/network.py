@@ -9,6 +9,16 @@ import pulumi
 import pulumi_aws as aws
 
 
+def subnet_blocks(vpc_cidr: str, prefix_length: int, zones: tuple[str, ...], layout: str) -> dict[str, tuple[str, str]]:
+    """Zone -> (public CIDR, private CIDR). zone-order numbers them by the zones' order (public ones first), so a
+    zone added or removed moves the private subnets; zone-slots gives zone letter k the blocks 2k and 2k+1, so the
+    other zones' subnets stay where they are (make diff refuses the moves zone-order would need)."""
+    blocks = [str(block) for block in ipaddress.IPv4Network(vpc_cidr).subnets(new_prefix=prefix_length)]
+    if layout == "zone-slots":
+        return {zone: (blocks[2 * (ord(zone[-1]) - ord("a"))], blocks[2 * (ord(zone[-1]) - ord("a")) + 1]) for zone in zones}
+    return {zone: (blocks[index], blocks[len(zones) + index]) for index, zone in enumerate(zones)}
+
+
 @dataclass(frozen=True)
 class NetworkArgs:
     cluster_name: str
@@ -17,6 +27,8 @@ class NetworkArgs:
     subnet_prefix_length: int
     # "single": one NAT gateway for all zones; "per-zone": one per zone, so a zone outage cuts off only that zone.
     nat_strategy: str
+    # "zone-order" (the first stacks' layout) or "zone-slots": see subnet_blocks.
+    subnet_layout: str = "zone-order"
     # Extra tags of the private subnets (where nodes run), such as the tag Karpenter finds its subnets by.
     private_subnet_tags: dict[str, str] = field(default_factory=dict)
 
@@ -39,8 +51,7 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eks-platform:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        zone_count = len(args.availability_zones)
-        blocks = list(ipaddress.IPv4Network(args.vpc_cidr).subnets(new_prefix=args.subnet_prefix_length))
+        blocks = subnet_blocks(args.vpc_cidr, args.subnet_prefix_length, args.availability_zones, args.subnet_layout)
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
 
         vpc = aws.ec2.Vpc(
@@ -69,11 +80,11 @@ class Network(pulumi.ComponentResource):
         public_associations: list[aws.ec2.RouteTableAssociation] = []
         private_subnets: list[aws.ec2.Subnet] = []
         private_egress: list[pulumi.Resource] = []
-        for index, zone in enumerate(args.availability_zones):
+        for zone in args.availability_zones:
             public = aws.ec2.Subnet(
                 f"{name}-public-{zone}",
                 vpc_id=vpc.id,
-                cidr_block=str(blocks[index]),
+                cidr_block=blocks[zone][0],
                 availability_zone=zone,
                 # Only load balancers and NAT gateways live here; neither needs auto-assigned public IPs.
                 map_public_ip_on_launch=False,
@@ -90,7 +101,7 @@ class Network(pulumi.ComponentResource):
             private = aws.ec2.Subnet(
                 f"{name}-private-{zone}",
                 vpc_id=vpc.id,
-                cidr_block=str(blocks[zone_count + index]),
+                cidr_block=blocks[zone][1],
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
                 tags={

@@ -514,3 +514,27 @@ def test_the_cluster_creator_is_an_iam_principal_or_empty(fixture_project: Path,
     with pytest.raises(ConfigError) as error:
         parse_settings(values, "eks-platform", FIXTURE_STACK)
     assert error.value.key == "clusterCreatorArn" and refused in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("zones", "prefix", "refused"),
+    [
+        (["eu-central-1a", "eu-central-1c"], 19, None),  # slots a, b, c: 6 blocks; a /16 holds 8 of /19
+        # A /16 holds 4 of /18: enough for two zones in zone order, not for the slots up to c.
+        (["eu-central-1a", "eu-central-1c"], 18, "6 subnets (a public and a private slot for every zone letter"),
+    ],
+)
+def test_zone_slots_reserve_room_up_to_the_last_zones_letter(
+    fixture_project: Path, zones: list[str], prefix: int, refused: str | None
+) -> None:
+    """Zones a and c under zone-slots take the room of a, b and c (c's blocks are 4 and 5). Catches: the room counted
+    by the number of zones, so c's blocks fall outside the VPC and `up` fails at CreateSubnet."""
+    values = fixture_values(
+        fixture_project, subnetLayout="zone-slots", availabilityZones=zones, vpcCidr="10.0.0.0/16", subnetPrefixLength=str(prefix)
+    )
+    if refused is None:
+        assert parse_settings(values, "eks-platform", FIXTURE_STACK).subnet_layout == "zone-slots"
+        return
+    with pytest.raises(ConfigError) as error:
+        parse_settings(values, "eks-platform", FIXTURE_STACK)
+    assert error.value.key == "subnetPrefixLength" and refused in str(error.value)

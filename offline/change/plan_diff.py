@@ -502,9 +502,10 @@ def _subnet_conflicts(
             old, old_block = clash
             refusals.append(
                 f"{resource['name']} ({block}) would be created while {old['name']} ({old_block}) still exists: "
-                f"{SUBNET_CONFLICT}. The subnets are laid out by zone order (components/network.py), so adding or "
-                "removing a zone or changing subnetPrefixLength moves existing subnets; keep both as they are, or "
-                "build the new network as a new stack and move the workloads"
+                f"{SUBNET_CONFLICT}. With subnetLayout zone-order (components/network.py) adding or removing a zone "
+                "moves existing subnets, and a new subnetPrefixLength or subnetLayout moves them all; keep them as "
+                "they are, or build the new network as a new stack (subnetLayout zone-slots keeps each zone's "
+                "subnets in place when zones change) and move the workloads"
             )
     return tuple(refusals)
 

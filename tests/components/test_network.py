@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from components.network import Network, NetworkArgs
+from components.network import Network, NetworkArgs, subnet_blocks
 from tests.conftest import run_component
 
 ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
@@ -70,3 +70,21 @@ def test_two_zones_work_and_children_are_named_after_the_component() -> None:
     component = query.one("eks-platform:network:Network", "net")
     for child in query.descendants(component["urn"]):
         assert child["name"].startswith("net-")
+
+
+@pytest.mark.parametrize(
+    ("layout", "zones", "expected"),
+    [
+        # zone-order: the public blocks first, then the private ones, in the zones' order (the first stacks' layout).
+        ("zone-order", ("z1a", "z1b"), {"z1a": ("10.0.0.0/19", "10.0.64.0/19"), "z1b": ("10.0.32.0/19", "10.0.96.0/19")}),
+        # zone-slots: letter k takes blocks 2k and 2k+1, whatever the other zones are.
+        ("zone-slots", ("z1a", "z1c"), {"z1a": ("10.0.0.0/19", "10.0.32.0/19"), "z1c": ("10.0.128.0/19", "10.0.160.0/19")}),
+    ],
+)
+def test_subnet_blocks_by_layout(layout: str, zones: tuple[str, ...], expected: dict[str, tuple[str, str]]) -> None:
+    """Catches: a zone-slots layout that depends on the zone count or order, or a changed zone-order layout (it would
+    move the subnets of every stack deployed with it)."""
+    assert subnet_blocks("10.0.0.0/16", 19, zones, layout) == expected
+    assert subnet_blocks("10.0.0.0/16", 19, tuple(reversed(zones)), "zone-slots") == subnet_blocks(
+        "10.0.0.0/16", 19, zones, "zone-slots"
+    )

@@ -161,7 +161,7 @@ def test_a_zone_added_or_a_new_prefix_length_is_refused_a_new_vpc_is_not(fixture
     base = fixture_plans(**two).plan
     added = diff_plans(base, fixture_plans(availabilityZones=["eu-central-1a", "eu-central-1b", "eu-central-1c"]).plan)
     assert added.refusals and "would be created while" in added.refusals[0]
-    assert "InvalidSubnet.Conflict" in added.refusals[0] and "keep both as they are" in added.refusals[0]
+    assert "InvalidSubnet.Conflict" in added.refusals[0] and "subnetLayout zone-slots" in added.refusals[0]
     # A replacement overlaps even its own old self, which is deleted only after it is created.
     halved = diff_plans(base, fixture_plans(**two, subnetPrefixLength=20).plan).refusals
     own = "network-public-eu-central-1a (10.0.0.0/20) would be created while network-public-eu-central-1a (10.0.0.0/19)"
@@ -202,3 +202,17 @@ def test_a_new_node_ami_release_rolls_the_pool(fixture_plans: FixturePlans) -> N
     (changed,) = diff_plans(before, after).resources
     assert changed.step == UPDATE and changed.danger == ""
     assert changed.note.startswith("rolls its 1 to 3 node(s)") and f'a new AMI (releaseVersion "{old}" => ' in changed.note
+
+
+def test_with_zone_slots_a_zone_comes_and_goes_without_moving_the_others(fixture_plans: FixturePlans) -> None:
+    """subnetLayout zone-slots gives each zone letter fixed blocks (components/network.py subnet_blocks): adding
+    zone c creates its subnets and leaves a's and b's as they are, so nothing is refused; removing it again only
+    deletes. Catches: a stable layout that still shifts a zone's block when another zone is added."""
+    slots = {"subnetLayout": "zone-slots"}
+    two = fixture_plans(**slots, availabilityZones=["eu-central-1a", "eu-central-1b"]).plan
+    three = fixture_plans(**slots, availabilityZones=["eu-central-1a", "eu-central-1b", "eu-central-1c"]).plan
+    for before, after, step in ((two, three, CREATE), (three, two, "delete")):
+        diff = diff_plans(before, after)
+        subnets = {r.name: r.step for r in diff.resources if r.type == SUBNET}
+        assert subnets == {"network-public-eu-central-1c": step, "network-private-eu-central-1c": step}
+        assert diff.refusals == ()
