@@ -86,6 +86,24 @@ if lookup=$(curl -fsS --max-time 5 https://checkip.amazonaws.com 2>"$tmp/ip.err"
   && [[ "$lookup" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]]; then
   ip=$lookup
 fi
+# An allow-list of documentation ranges (RFC 5737) admits no client: after the cluster exists, Pulumi and kubectl
+# would be refused. Only the dev placeholder is replaced below; any other such range stops `up` here.
+if [ "$action" = up ]; then
+  documentation=$(.venv/bin/python - "$stack" "$PLACEHOLDER_CIDR" <<'PY'
+import ipaddress, json, sys
+from pathlib import Path
+from offline.plan.stack_files import config_value
+stack, placeholder = sys.argv[1], sys.argv[2]
+ranges = [ipaddress.ip_network(block) for block in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+if json.loads(config_value(Path.cwd(), stack, "endpointPublicAccess") or "true"):
+    for block in json.loads(config_value(Path.cwd(), stack, "publicAccessCidrs") or "[]"):
+        if block != placeholder and any(ipaddress.ip_network(block, strict=False).overlaps(r) for r in ranges):
+            print(block)
+            break
+PY
+  ) || exit 2
+  [ -z "$documentation" ] || refuse "publicAccessCidrs of stack $stack holds $documentation, a documentation range (RFC 5737) no client connects from: once the cluster exists its API would refuse Pulumi and kubectl; put your office or VPN range (or your address as <ip>/32) into Pulumi.$stack.yaml"
+fi
 replace_placeholder=false
 if [ "$action" != destroy ] && grep -qF "$PLACEHOLDER_CIDR" "Pulumi.$stack.yaml"; then
   [ -n "$ip" ] || fail "cannot find this machine's public IPv4 address (checkip.amazonaws.com: $(last_line_of "$tmp/ip.err" | grep . || echo "answered '${lookup:-nothing}'")) to replace the placeholder $PLACEHOLDER_CIDR in Pulumi.$stack.yaml; put your address as <ip>/32 into its publicAccessCidrs and re-run"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from offline.analyses.policy import environment_pack_config
-from tests.conftest import STACKS
+from tests.conftest import FROZEN_STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = "3.272.0"
@@ -148,6 +148,13 @@ class Sandbox:
         return [call for call in self.recorded() if call.startswith(("pulumi ", "pinned "))]
 
 
+# The sandbox's stacks: the frozen ones, in the order the script lists them.
+SANDBOX_STACKS = sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in FROZEN_STACKS.glob("Pulumi.*.yaml"))
+# prod's shipped allow-list (RFC 5737), and a range of no such kind the sandbox deploys prod with.
+DOCUMENTATION_RANGE = "198.51.100.0/24"
+OFFICE_RANGE = "100.64.10.0/24"
+
+
 def write_executable(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(0o755)
@@ -157,6 +164,13 @@ def write_executable(path: Path, text: str) -> None:
 def sandbox(tmp_path: Path) -> Sandbox:
     project = tmp_path / "project"
     shutil.copytree(ROOT, project, ignore=NOT_COPIED, symlinks=True)
+    # The tests' own stacks, not the user's: frozen copies of the shipped ones, prod given an allow-list it can
+    # deploy with (the shipped one is a documentation range, which `make up` refuses).
+    for stack_file in project.glob("Pulumi.*.yaml"):
+        stack_file.unlink()
+    for stack_file in FROZEN_STACKS.glob("Pulumi.*.yaml"):
+        text = stack_file.read_text()
+        (project / stack_file.name).write_text(text.replace(DOCUMENTATION_RANGE, OFFICE_RANGE))
     # The runtime venvs count as installed: this project's .venv lent entry by entry, the pack's as a bare marker.
     (project / ".venv").mkdir()
     for entry in (ROOT / ".venv").iterdir():
@@ -222,7 +236,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("up", "no-such-stack"), f"no stack file Pulumi.no-such-stack.yaml; stacks: {' '.join(STACKS)}"),
+        (("up", "no-such-stack"), f"no stack file Pulumi.no-such-stack.yaml; stacks: {' '.join(SANDBOX_STACKS)}"),
         (("apply", "dev"), "unknown action 'apply'"),
     ],
 )
@@ -689,3 +703,31 @@ def test_an_assumed_role_is_recorded_as_its_role(sandbox: Sandbox) -> None:
     result = run(sandbox, "up", "dev", CONFIRM="dev", STACK_SELECT_EXIT="255", AWS_IDENTITY=identity)
     assert result.returncode == 0, result.stderr
     assert creator_in(sandbox.copy().read_text()) == ["arn:aws:iam::123456789012:role/platform-deploy"]
+
+
+@pytest.mark.parametrize("cidr", ["198.51.100.0/24", "198.51.100.7/32", "192.0.2.0/24", "203.0.113.128/25"])
+def test_up_refuses_a_documentation_range_in_any_stacks_allow_list(sandbox: Sandbox, cidr: str) -> None:
+    """prod ships 198.51.100.0/24 as an example: deployed as is, the API admits no client once the cluster exists,
+    and Pulumi is locked out of its own stack. Only dev's placeholder is replaced by the caller's address.
+    Catches: the warning that let `make up STACK=prod` deploy anyway, or a check of dev's placeholder only."""
+    stack_file = sandbox.project / "Pulumi.prod.yaml"
+    stack_file.write_text(stack_file.read_text().replace(OFFICE_RANGE, cidr))
+    result = run(sandbox, "up", "prod", CONFIRM="prod")
+    assert result.returncode == 2
+    assert one_line(result) == (
+        f"make up: publicAccessCidrs of stack prod holds {cidr}, a documentation range (RFC 5737) no client connects "
+        "from: once the cluster exists its API would refuse Pulumi and kubectl; put your office or VPN range (or your "
+        "address as <ip>/32) into Pulumi.prod.yaml"
+    )
+    assert sandbox.pulumi_calls() == []
+    # A preview changes nothing and locks nobody out: it runs.
+    assert run(sandbox, "preview", "prod").returncode == 0
+
+
+def test_the_dev_placeholder_and_a_real_range_are_not_refused(sandbox: Sandbox) -> None:
+    """The near misses: dev's placeholder 203.0.113.0/24 is replaced, not refused; a range next to a documentation
+    one (198.51.101.0/24) is a real one."""
+    assert run(sandbox, "up", "dev", CONFIRM="dev").returncode == 0
+    stack_file = sandbox.project / "Pulumi.prod.yaml"
+    stack_file.write_text(stack_file.read_text().replace(OFFICE_RANGE, "198.51.101.0/24"))
+    assert run(sandbox, "up", "prod", CONFIRM="prod").returncode == 0
