@@ -1,5 +1,6 @@
 # Set-up commands for a fresh machine: `make up` (deploy the dev stack) and `make test`.
 SHELL := /bin/bash
+.DEFAULT_GOAL := help
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +11,7 @@ REGION ?= eu-central-1
 CHECKOV_VENV := .venv-checkov
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
 
-.PHONY: venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
+.PHONY: help kubeconfig venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
 	clean cost readme-estimates check-generated docs-pictures refresh-prices checkov-venv checkov
 
 # The developer set (requirements-dev.txt includes requirements.txt), byte-compiled once: tests import the SDKs
@@ -44,6 +45,10 @@ venv-runtime: $(VENV)/.runtime policies/venv/.installed
 # No venv prerequisite: scripts/pulumi.sh checks AWS first and installs only the runtime set (make venv-runtime).
 up preview destroy:
 	scripts/pulumi.sh $@ $(STACK)
+
+# make kubeconfig [STACK=dev]: out/<stack>/kubeconfig from `aws eks update-kubeconfig` with the stack's region and name.
+kubeconfig: $(VENV)/.runtime
+	$(PY) scripts/kubeconfig.py --stack $(STACK)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
@@ -108,3 +113,14 @@ benchmark: $(VENV)/.installed
 
 clean:
 	rm -rf out
+
+help:
+	@echo "make up [STACK=dev]          deploy a stack (pulumi up; checks AWS, installs the pinned CLI, runs the policy pack)"
+	@echo "make preview|destroy [STACK=]  pulumi preview / destroy of a stack (destroy asks, CONFIRM=<stack> approves)"
+	@echo "make kubeconfig [STACK=dev]  out/<stack>/kubeconfig for kubectl (aws eks update-kubeconfig)"
+	@echo "make offline-preview [STACK=]  the program's dry run without AWS: plan, policies, cost, capacity, lifecycle"
+	@echo "make diff [BASE=<ref>]       what a change would do to every stack, offline"
+	@echo "make cost [STACK=]           the monthly cost and deploy-time estimate of a previewed plan"
+	@echo "make test                    the test suite (installs the developer venv first when it is missing)"
+	@echo "make lint | typecheck        ruff, mypy;  make check-generated: README estimates and docs pictures in sync"
+	@echo "make readme-estimates | docs-pictures | refresh-prices REGION= | benchmark"

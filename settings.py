@@ -174,8 +174,7 @@ class Settings:
 
     @property
     def cluster_name(self) -> str:
-        # Known before the cluster exists: subnets must carry kubernetes.io/cluster/<name> tags.
-        return f"{self.project}-{self.stack}"
+        return cluster_name_of(self.project, self.stack)
 
 
 # Read only by the offline cost estimate, validated here like every other key.
@@ -300,6 +299,11 @@ def _matching(key: str, pattern: re.Pattern[str], what: str) -> Callable[[str], 
         return raw
 
     return parse
+
+
+def cluster_name_of(project: str, stack: str) -> str:
+    """The EKS cluster's name. Known before the cluster exists: subnets must carry kubernetes.io/cluster/<name> tags."""
+    return f"{project}-{stack}"
 
 
 def partition_of(region: str) -> str:
