@@ -85,6 +85,7 @@ case "$1 $2" in
                 echo "$salt" > "$state/$3.salt" ;;
   "config get") echo '["203.0.113.0/24"]' ;;
   "stack output") [ -n "$OUTPUT_EXIT" ] && exit "$OUTPUT_EXIT"
+                  [ -n "$STACK_OUTPUT" ] && { echo "$STACK_OUTPUT"; exit 0; }
                   [ -n "$DEPLOYED" ] && printf '{"kubernetesVersion": "%s"}\\n' "$DEPLOYED" || echo "{}" ;;
   "config set") [ "${CONFIG_SET_EXIT:-0}" = 0 ] || exit "$CONFIG_SET_EXIT"
                 case "$*" in
@@ -280,9 +281,8 @@ needs_script = pytest.mark.skipif(shutil.which("script") is None, reason="util-l
 def test_on_a_terminal_pulumi_asks_and_no_confirm_is_needed(sandbox: Sandbox) -> None:
     result = run(sandbox, "up", "dev", terminal=True)
     assert result.returncode == 0, result.stdout
-    assert sandbox.pulumi_calls()[-1] == (
-        f"pulumi up {with_copy()} --policy-pack policies --policy-pack-config out/dev/policy-pack-config.json"
-    )
+    ups = [call for call in sandbox.pulumi_calls() if call.startswith("pulumi up")]
+    assert ups == [f"pulumi up {with_copy()} --policy-pack policies --policy-pack-config out/dev/policy-pack-config.json"]
 
 
 @needs_script
@@ -731,3 +731,14 @@ def test_the_dev_placeholder_and_a_real_range_are_not_refused(sandbox: Sandbox) 
     stack_file = sandbox.project / "Pulumi.prod.yaml"
     stack_file.write_text(stack_file.read_text().replace(OFFICE_RANGE, "198.51.101.0/24"))
     assert run(sandbox, "up", "prod", CONFIRM="prod").returncode == 0
+
+
+def test_up_ends_with_how_to_connect_and_the_stacks_urls(sandbox: Sandbox) -> None:
+    """Catches: a deploy that ends without saying how to reach the cluster or the demo."""
+    result = run(sandbox, "up", "dev", CONFIRM="dev", STACK_OUTPUT='{"httpdUrl": "http://nlb.example/httpd", "region": "x"}')
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-2:] == [
+        f"Connect kubectl: make kubeconfig STACK=dev, then export KUBECONFIG={sandbox.project}/out/dev/kubeconfig",
+        "httpdUrl: http://nlb.example/httpd",
+    ]
