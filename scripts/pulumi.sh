@@ -57,6 +57,11 @@ trap '[ -z "$saved_stack_file" ] || cp "$saved_stack_file" "Pulumi.$stack.yaml";
 # 3. Stop before installing anything when AWS cannot be used, with the AWS CLI's own reason.
 command -v aws >/dev/null 2>&1 \
   || fail "the AWS CLI is required (kubectl and the Kubernetes provider get cluster tokens with 'aws eks get-token'); install it and configure credentials"
+# Version 1 prints its version on stderr and lacks what the kubeconfig's exec plugin expects of `aws eks get-token`
+# in current releases; README requires version 2.
+aws_version=$(aws --version 2>&1 || true)
+[[ "$aws_version" == aws-cli/2.* ]] \
+  || fail "the AWS CLI version 2 is required, found '${aws_version:-nothing}' (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html)"
 if ! identity=$(aws sts get-caller-identity --output text --query Arn 2>"$tmp/aws.err"); then
   fail "AWS is not usable: $(last_line_of "$tmp/aws.err" | grep . || echo 'aws sts get-caller-identity failed') (credentials: AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or 'aws sso login')"
 fi

@@ -35,6 +35,7 @@ NOT_COPIED = shutil.ignore_patterns(
 
 FAKE_AWS = """#!/bin/sh
 echo "aws $*" >> "$CALLS"
+[ "$1" = --version ] && { echo "${AWS_VERSION:-aws-cli/2.22.0 Python/3.12.6 Linux/6.8 exe/x86_64}"; exit 0; }
 [ -n "$AWS_ERROR" ] && { echo >&2; echo "$AWS_ERROR" >&2; exit 255; }
 if [ "$1 $2" = "eks describe-cluster" ]; then
   [ -n "$CLUSTER_VERSION" ] && { echo "$CLUSTER_VERSION"; exit 0; }
@@ -742,3 +743,11 @@ def test_up_ends_with_how_to_connect_and_the_stacks_urls(sandbox: Sandbox) -> No
         f"Connect kubectl: make kubeconfig STACK=dev, then export KUBECONFIG={sandbox.project}/out/dev/kubeconfig",
         "httpdUrl: http://nlb.example/httpd",
     ]
+
+
+def test_aws_cli_version_1_is_refused_in_one_line(sandbox: Sandbox) -> None:
+    """README requires the AWS CLI v2; v1 answered the identity check and deployed on. Catches: any `aws` accepted."""
+    result = run(sandbox, "up", "dev", CONFIRM="dev", AWS_VERSION="aws-cli/1.33.2 Python/3.9 Linux/6")
+    assert result.returncode == 1
+    assert one_line(result).startswith("make up: the AWS CLI version 2 is required, found 'aws-cli/1.33.2 Python/3.9 Linux/6'")
+    assert sandbox.pulumi_calls() == []

@@ -55,6 +55,12 @@ def read_plan(path: Path) -> dict[str, Any]:
     """The plan document in `path`, its shape checked."""
     try:
         text = path.read_text()
+    except FileNotFoundError:
+        folder = path.parent.name or "."
+        raise PlanFileError(
+            f"cannot read plan {path}: No such file or directory; the offline preview writes it "
+            f"(make offline-preview STACK={folder} OUT={path.parent})"
+        ) from None
     except OSError as error:
         raise PlanFileError(f"cannot read plan {path}: {error.strerror or error}") from None
     except UnicodeDecodeError:
