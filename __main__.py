@@ -20,11 +20,11 @@ from components.shared.node_pools import POOL_LABEL
 from components.shared.versions import KUBERNETES_RELEASES, support_notes
 from components.storage import Storage, StorageArgs
 from components.workloads import DemoWorkloads, DemoWorkloadsArgs
-from settings import SYSTEM_POOL, check_zones_offered, load_settings
+from settings import SYSTEM_POOL, check_zones_offered, load_settings, settings_notes
 
 settings = load_settings()
 release = KUBERNETES_RELEASES[settings.kubernetes_version]
-for note in support_notes(settings.kubernetes_version, settings.support_type, date.today()):
+for note in [*settings_notes(settings), *support_notes(settings.kubernetes_version, settings.support_type, date.today())]:
     pulumi.log.warn(note)
 addon_versions = release.addons
 karpenter_enabled = settings.autoscaler == "karpenter"

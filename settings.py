@@ -301,6 +301,23 @@ def _matching(key: str, pattern: re.Pattern[str], what: str) -> Callable[[str], 
     return parse
 
 
+def settings_notes(settings: Settings) -> list[str]:
+    """Valid settings that are probably not what was meant, warned about at preview."""
+    notes = []
+    if settings.autoscaler == "karpenter" and not settings.karpenter_pools:
+        notes.append(
+            "autoscaler is karpenter but nodeGroups has no pool besides system: Karpenter is installed with no NodePool "
+            "to manage; add a pool, or use cluster-autoscaler"
+        )
+    named = [word for word in re.split(r"[-_.]", settings.stack) if word in ENVIRONMENTS]
+    if named and settings.environment not in named:
+        notes.append(
+            f"stack {settings.stack!r} runs as environment {settings.environment!r} (its policy levels and rules): "
+            f"set eks-platform:environment to {named[0]!r} if that is what the name means"
+        )
+    return notes
+
+
 def cluster_name_of(project: str, stack: str) -> str:
     """The EKS cluster's name. Known before the cluster exists: subnets must carry kubernetes.io/cluster/<name> tags."""
     return f"{project}-{stack}"

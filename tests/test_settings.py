@@ -11,7 +11,7 @@ import yaml
 from offline.plan.build import build_plan
 from offline.plan.stack_files import stack_config
 from offline.plan.zones import recorded_zones
-from settings import KEYS, ConfigError, check_config_keys, check_zones_offered, parse_settings
+from settings import KEYS, ConfigError, check_config_keys, check_zones_offered, parse_settings, settings_notes
 from tests.conftest import FIXTURE_STACK
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -410,6 +410,8 @@ def fixture_values(project: Path, **overrides: object) -> dict[str, str]:
 
 
 SYSTEM_POOL_SIZES = {"minSize": 1, "desiredSize": 2, "maxSize": 3}
+# A pool prod's rules accept (ON_DEMAND, a node per zone).
+PROD_POOLS = {"system": {"instanceTypes": ["m6i.large"], "minSize": 3, "desiredSize": 3, "maxSize": 6, "perZone": True}}
 
 
 @pytest.mark.parametrize(
@@ -538,3 +540,30 @@ def test_zone_slots_reserve_room_up_to_the_last_zones_letter(
     with pytest.raises(ConfigError) as error:
         parse_settings(values, "eks-platform", FIXTURE_STACK)
     assert error.value.key == "subnetPrefixLength" and refused in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides", "warned"),
+    [
+        ("fixture", {}, None),
+        ("staging", {}, "stack 'staging' runs as environment 'dev'"),  # copied from dev, environment left behind
+        ("staging", {"environment": "staging"}, None),
+        ("team-prod-eu", {"environment": "prod", "nodeGroups": PROD_POOLS}, None),
+        (
+            "fixture",
+            {
+                "autoscaler": "karpenter",
+                "nodeGroups": {"system": {"instanceTypes": ["m6i.large"], "minSize": 2, "desiredSize": 2, "maxSize": 3}},
+            },
+            "no NodePool",
+        ),
+    ],
+)
+def test_likely_mistakes_are_warned_not_refused(
+    fixture_project: Path, stack: str, overrides: dict[str, object], warned: str | None
+) -> None:
+    """A stack named for one environment running as another gets that other's policy levels silently; Karpenter with no
+    pool of its own manages nothing. Both are valid, so a warning at preview, not a refusal. Catches: either
+    passing unsaid, or a warning on the stacks that mean it."""
+    notes = settings_notes(parse_settings(fixture_values(fixture_project, **overrides), "eks-platform", stack))
+    assert notes == [] if warned is None else len(notes) == 1 and warned in notes[0]
