@@ -12,7 +12,7 @@ CHECKOV_VENV := .venv-checkov
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
 
 .PHONY: help kubeconfig venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
-	clean cost readme-estimates check-generated docs-pictures refresh-prices checkov-venv checkov
+	clean cost readme-estimates check-generated docs-pictures docs-reference refresh-prices checkov-venv checkov
 
 # The developer set (requirements-dev.txt includes requirements.txt), byte-compiled once: tests import the SDKs
 # in many processes.
@@ -86,6 +86,11 @@ readme-estimates: $(VENV)/.installed
 check-generated: $(VENV)/.installed
 	$(PY) -m offline.cost --check-readme
 	$(PY) -m offline.pictures --check
+	$(PY) -m offline.reference --check
+
+# docs/configuration.md from Pulumi.yaml, docs/policies.md from the policy pack.
+docs-reference: $(VENV)/.installed
+	$(PY) -m offline.reference
 
 # README's pictures of the dev stack (needs Graphviz's dot).
 docs-pictures: $(VENV)/.installed
@@ -123,4 +128,4 @@ help:
 	@echo "make cost [STACK=]           the monthly cost and deploy-time estimate of a previewed plan"
 	@echo "make test                    the test suite (installs the developer venv first when it is missing)"
 	@echo "make lint | typecheck        ruff, mypy;  make check-generated: README estimates and docs pictures in sync"
-	@echo "make readme-estimates | docs-pictures | refresh-prices REGION= | benchmark"
+	@echo "make readme-estimates | docs-pictures | docs-reference | refresh-prices REGION= | benchmark"

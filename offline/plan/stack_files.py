@@ -90,10 +90,16 @@ def project_name(project_dir: Path) -> str:
     return name
 
 
-def _defaults(project_dir: Path, project: str) -> dict[str, str]:
+def config_schema(project_dir: Path) -> dict[str, Any]:
+    """Pulumi.yaml's `config`: each key with its type, default and description, in the file's order."""
     schema = _read_yaml(project_dir / "Pulumi.yaml").get("config") or {}
     if not isinstance(schema, dict):
         raise StackFileError("Pulumi.yaml: 'config' must be a mapping of key to {type, default, description}")
+    return dict(schema)
+
+
+def _defaults(project_dir: Path, project: str) -> dict[str, str]:
+    schema = config_schema(project_dir)
     config: dict[str, str] = {}
     for key, spec in schema.items():
         if isinstance(spec, dict) and "default" in spec:

@@ -1,4 +1,5 @@
-"""The pack as the CLI loads it: entry point, metadata, config files, README table, and the seed's known-bad inputs."""
+"""The pack as the CLI loads it: entry point, metadata, config files and the seed's known-bad inputs (the rule table
+is generated: tests/offline/test_reference.py)."""
 
 from __future__ import annotations
 
@@ -64,22 +65,6 @@ def test_the_fix_fix_check_itself() -> None:
 
 def test_policy_names_are_unique() -> None:
     assert len(set(POLICY_NAMES)) == len(POLICY_NAMES)
-
-
-def readme_levels() -> dict[str, tuple[str, str]]:
-    """rule -> (dev level, prod level) from the project README's Markdown table."""
-    rows = {}
-    for line in (POLICIES_DIR.parent / "README.md").read_text().splitlines():
-        cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and cells[0] in POLICY_NAMES:
-            rows[cells[0]] = (cells[2], cells[3])
-    return rows
-
-
-def test_readme_table_matches_the_config_files() -> None:
-    dev, prod = resolve_settings(load("dev")), resolve_settings(load("prod"))
-    expected = {name: (dev[name].level.value, prod[name].level.value) for name in POLICY_NAMES}
-    assert readme_levels() == expected
 
 
 def test_staging_has_prod_levels_without_requiring_deletion_protection() -> None:
