@@ -121,7 +121,7 @@ def support_notes(minor: str, support_type: str, today: date) -> list[str]:
     if today > window.standard_ends:
         return [
             f"Kubernetes {minor} left standard support on {window.standard_ends}: the cluster pays the extended-support "
-            f"rate per cluster-hour until {window.extended_ends} unless upgraded (README, Upgrading Kubernetes)"
+            f"rate per cluster-hour until {window.extended_ends} unless upgraded (docs/upgrades.md)"
         ]
     days = (window.standard_ends - today).days
     if days > SUPPORT_WARNING_DAYS:
