@@ -22,7 +22,7 @@ from components.karpenter_instance_gate import (
 )
 from components.karpenter_node_pool import TERMINATION_GRACE_PERIOD
 from components.shared.aws_sdk import AwsTarget, target_of_provider
-from tests.components.test_volume_release_gate import (
+from tests.components.aws_emulation import (
     DEPLOY_ROLE,
     REGION,
     SHELL_ACCOUNT,

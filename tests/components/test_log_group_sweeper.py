@@ -18,7 +18,7 @@ from moto.core import enable_iam_authentication
 
 from components.log_group_sweeper import POLL_SECONDS, LogGroupSweeperProvider, delete
 from components.shared.aws_sdk import AwsTarget, target_of_provider
-from tests.components.test_volume_release_gate import (
+from tests.components.aws_emulation import (
     DEPLOY_ROLE,
     REGION,
     SHELL_REGION,
