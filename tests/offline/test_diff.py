@@ -17,10 +17,12 @@ import pytest
 import yaml
 
 from offline.change.upgrade_rules import table_addon_version
-from tests.conftest import frozen_plan
+from tests.conftest import FROZEN_STACKS, frozen_plan
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "settings.py", ".gitignore")
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "settings.py", ".gitignore")
+# The tests' own stacks (frozen copies of the shipped ones), not the user's.
+STACK_FILES = ("Pulumi.dev.yaml", "Pulumi.prod.yaml")
 PROJECT_DIRS = ("components", "offline", "policies")
 ADMIN_ARN = "arn:aws:iam::123456789012:role/platform-admin"
 BARE_RESOURCE = {"urn": "u", "type": "t", "name": "n", "inputs": {}, "provider": None}
@@ -62,6 +64,8 @@ def repo(tmp_path: Path) -> Path:
     repo.mkdir()
     for name in PROJECT_FILES:
         shutil.copy2(ROOT / name, repo / name)
+    for name in STACK_FILES:
+        shutil.copy2(FROZEN_STACKS / name, repo / name)
     for name in PROJECT_DIRS:
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "venv"))
     git(repo, "init", "-q", "-b", "main")
