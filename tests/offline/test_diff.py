@@ -52,7 +52,7 @@ def set_config(repo: Path, stack: str, **values: Any) -> None:
 
 
 def dev_pools(**system: Any) -> dict[str, Any]:
-    pools: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]["eks-platform:nodeGroups"]
+    pools: dict[str, Any] = yaml.safe_load((FROZEN_STACKS / "Pulumi.dev.yaml").read_text())["config"]["eks-platform:nodeGroups"]
     pools["system"].update(system)
     return pools
 

@@ -18,11 +18,13 @@ DEV_FILE = (FROZEN_STACKS / "Pulumi.dev.yaml").read_text()
 
 
 def project_with(tmp_path: Path, files: dict[str, str]) -> Path:
-    """This project as shipped (linked, never edited), plus `files` written next to it."""
+    """This project's program (linked, never edited) with the frozen dev and prod stacks, plus `files` next to it."""
     project = tmp_path / "project"
     project.mkdir()
-    for entry in ("__main__.py", "settings.py", "components", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
+    for entry in ("__main__.py", "settings.py", "components", "Pulumi.yaml"):
         (project / entry).symlink_to(ROOT / entry)
+    for entry in ("Pulumi.dev.yaml", "Pulumi.prod.yaml"):
+        (project / entry).symlink_to(FROZEN_STACKS / entry)
     (project / "policies" / "config").mkdir(parents=True)
     (project / "policies" / "config" / "environments").symlink_to(ROOT / "policies" / "config" / "environments")
     for name, text in files.items():
