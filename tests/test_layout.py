@@ -19,9 +19,10 @@ PACKAGES = ("offline", "components")
 ANALYSES = ("policy", "lifecycle", "cost", "deploy_time", "graph", "manifests", "capacity")
 # Data files of the analyses, read by the analyses that own them; not analyses themselves.
 ANALYSIS_DATA = ("offline.analyses.prices", "offline.analyses.sourced_data")
-# What the program and the offline toolkit share outside the two packages: the settings, the policy pack and the
-# version table with its support calendar (the cost prices extended support by it, the diff checks upgrades by it).
-OUTSIDE = ("settings", "policies", "components.shared.versions")
+# What the program and the offline toolkit share outside the two packages: the settings, the policy pack, the
+# version table with its support calendar (the cost prices extended support by it, the diff checks upgrades by it)
+# and the node-pool vocabulary (the capacity rehearsal reads taints as the node groups write them).
+OUTSIDE = ("settings", "policies", "components.shared.versions", "components.shared.node_pools")
 
 
 def module_name(path: Path) -> str:

@@ -34,14 +34,12 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
+from components.shared.node_pools import EKS_TAINT_EFFECTS, POOL_LABEL, Taint
 from offline.analyses.sourced_data import FieldReader
 from offline.plan.query import PlanQuery, Resource
 
 CAPACITY_FILE = Path(__file__).resolve().parents[2] / "data" / "instance-capacity.json"
 
-# As components/shared/node_pools.py sets it on every node of a pool (tests/offline/analyses/test_capacity.py keeps
-# the two equal; an analysis imports no component).
-POOL_LABEL: Final = "platform.eks/pool"
 NODE_GROUP: Final = "aws:eks/nodeGroup:NodeGroup"
 NODE_POOL: Final = "kubernetes:karpenter.sh/v1:NodePool"
 HELM_RELEASE: Final = "kubernetes:helm.sh/v3:Release"
@@ -51,8 +49,8 @@ WORKLOAD_KINDS: Final = {
     "kubernetes:apps/v1:DaemonSet": "DaemonSet",
 }
 HPA_TYPES: Final = ("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:autoscaling/v1:HorizontalPodAutoscaler")
-# The EKS API's taint effects, as Kubernetes spells them (aws_eks_node_group taint.effect).
-EKS_TAINT_EFFECTS: Final = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+# The EKS API's taint effects (aws_eks_node_group taint.effect) back in Kubernetes' spelling.
+KUBERNETES_TAINT_EFFECTS: Final = {eks: kubernetes for kubernetes, eks in EKS_TAINT_EFFECTS.items()}
 # Labels every node carries with a value of its own (hostname, zone): present on every pool, value unknown here.
 PER_NODE_LABELS: Final = (
     "kubernetes.io/hostname",
@@ -410,13 +408,6 @@ Labels = Mapping[str, frozenset[str] | None]  # None: every node has the key, ea
 
 
 @dataclass(frozen=True)
-class Taint:
-    key: str
-    value: str
-    effect: str
-
-
-@dataclass(frozen=True)
 class Pool:
     name: str
     launched_by: str  # "managed node group" or "Karpenter"
@@ -483,7 +474,7 @@ def _managed_pools(query: PlanQuery) -> list[Pool]:
             Taint(
                 str(t.get("key", "")),
                 str(t.get("value") or ""),
-                EKS_TAINT_EFFECTS.get(str(t.get("effect")), str(t.get("effect"))),
+                KUBERNETES_TAINT_EFFECTS.get(str(t.get("effect")), str(t.get("effect"))),
             )
             for i in inputs
             for t in i.get("taints") or ()

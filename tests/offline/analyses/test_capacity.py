@@ -290,14 +290,6 @@ def test_the_add_on_figures_are_read_for_the_pinned_builds() -> None:
     assert coredns_135 in DATA.addons["coredns"].read_for
 
 
-def test_the_pool_label_and_taint_effects_are_the_components_own() -> None:
-    """Mistake caught: a renamed pool label the rehearsal no longer finds, so every pod seems to land on no pool."""
-    from components.shared.node_pools import EKS_TAINT_EFFECTS, POOL_LABEL
-
-    assert capacity.POOL_LABEL == POOL_LABEL
-    assert {eks: k8s for k8s, eks in EKS_TAINT_EFFECTS.items()} == capacity.EKS_TAINT_EFFECTS
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The frozen stacks
 
