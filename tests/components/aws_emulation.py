@@ -5,6 +5,7 @@ provider's from the frozen plans. Used by the volume gate's, the log group sweep
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import botocore.loaders
 import botocore.session
 import pytest
 from moto import mock_aws
+from moto.core import enable_iam_authentication
 
 from tests.conftest import frozen_plan
 
@@ -102,7 +104,8 @@ def in_deploy_account(region: str = REGION) -> boto3.Session:
 def as_user_without_permissions(monkeypatch: pytest.MonkeyPatch) -> None:
     """The shell's credentials become an IAM user's with no policy; call under `enable_iam_authentication()`."""
     iam = boto3.client("iam", region_name=SHELL_REGION)
-    iam.create_user(UserName="nobody")
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_user(UserName="nobody")
     key = iam.create_access_key(UserName="nobody")["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
@@ -125,3 +128,23 @@ def provider_and_gates(stack: str, gate_type: str) -> tuple[dict[str, Any], list
     gates = [gate["inputs"] for gate in plan.of_type(gate_type)]
     assert gates, f"no {gate_type} in the {stack} plan"
     return provider["inputs"], gates
+
+
+def failures_are_one_line(call: Callable[[], object], prefix: str, permission: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gate's call fails in one RuntimeError line starting with `prefix`, never taken for "none left": when AWS
+    refuses it (AccessDenied naming `permission`) and when the shell has no credentials (NoCredentialsError)."""
+    with monkeypatch.context() as denied:
+        as_user_without_permissions(denied)
+        with enable_iam_authentication(), pytest.raises(RuntimeError) as refused:
+            call()
+    message = str(refused.value)
+    assert message.startswith(prefix) and "AccessDenied" in message and permission in message, message
+    assert "\n" not in message
+    with monkeypatch.context() as bare:
+        bare.delenv("AWS_ACCESS_KEY_ID")
+        bare.delenv("AWS_SECRET_ACCESS_KEY")
+        with pytest.raises(RuntimeError) as missing:
+            call()
+    message = str(missing.value)
+    assert message.startswith(prefix) and "NoCredentialsError" in message and "\n" not in message, message
+    assert "credentials" in message.split(": ", 2)[-1]

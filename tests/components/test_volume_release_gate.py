@@ -12,7 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.core import enable_iam_authentication
 
 from components.shared.aws_sdk import AwsTarget, session, target_of_provider
 from components.volume_release_gate import (
@@ -29,8 +28,8 @@ from tests.components.aws_emulation import (
     SHELL_REGION,
     SteppingClock,
     add_profile,
-    as_user_without_permissions,
     emulated_aws,
+    failures_are_one_line,
     in_deploy_account,
     provider_and_gates,
 )
@@ -156,28 +155,16 @@ def test_delete_fails_loudly_in_one_line_when_the_volume_outlives_the_timeout() 
     assert 600 <= clock.now < 600 + POLL_SECONDS
 
 
-def test_an_aws_error_is_one_line_never_taken_for_no_volumes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mistake: an AccessDenied answer read as an empty list: destroy goes on past a volume that is still there."""
+def test_aws_errors_and_missing_credentials_are_one_line_never_none_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mistake: AccessDenied read as an empty list, or NoCredentialsError swallowed (or left as botocore's traceback):
+    destroy goes on past a volume that is still there, or the shell sees botocore's internals instead of what to do."""
     volume(CLAIM_TAGS)
-    as_user_without_permissions(monkeypatch)
-    with enable_iam_authentication(), pytest.raises(RuntimeError) as error:
-        VolumeReleaseGateProvider(SteppingClock()).delete("demo/ebs-pvc", PROPS)
-    message = str(error.value)
-    assert message.startswith("cannot list the EBS volumes of claim demo/ebs-pvc of cluster demo (region eu-west-1): ")
-    assert "AccessDenied" in message and "ec2:DescribeVolumes" in message and "\n" not in message
-
-
-def test_missing_credentials_are_one_line_never_none_left(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mistake: NoCredentialsError swallowed (or a bare traceback): the shell without credentials would see 'none
-    left' or botocore's internals instead of what to do."""
-    volume(CLAIM_TAGS)
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(RuntimeError) as error:
-        VolumeReleaseGateProvider(SteppingClock()).delete("demo/ebs-pvc", PROPS)
-    message = str(error.value)
-    assert "cannot list the EBS volumes of claim demo/ebs-pvc of cluster demo" in message and "NoCredentialsError" in message
-    assert "credentials" in message.split(": ", 2)[-1] and "\n" not in message
+    failures_are_one_line(
+        lambda: VolumeReleaseGateProvider(SteppingClock()).delete("demo/ebs-pvc", PROPS),
+        "cannot list the EBS volumes of claim demo/ebs-pvc of cluster demo (region eu-west-1): ",
+        "ec2:DescribeVolumes",
+        monkeypatch,
+    )
 
 
 def test_a_profile_the_shell_lacks_is_one_line() -> None:
