@@ -241,6 +241,19 @@ def test_two_plan_files(tmp_path: Path) -> None:
     assert "dev: no changes" in result.stdout and (tmp_path / "out" / "diff.json").exists()
 
 
+def test_a_change_aws_cannot_make_exits_1_naming_it(tmp_path: Path) -> None:
+    """A subnet moved onto a block another one still holds: refused like an upgrade, exit 1 with one line on stderr.
+    Catches: a refusal printed in the diff while CI goes green."""
+    plan = frozen_plan("dev").plan
+    moved = json.loads(json.dumps(plan))
+    subnets = [r for r in moved["resources"] if r["type"] == "aws:ec2/subnet:Subnet"]
+    subnets[1]["inputs"]["cidrBlock"] = subnets[0]["inputs"]["cidrBlock"]
+    result = diff(tmp_path, "--plans", str(write(tmp_path / "old.json", plan)), str(write(tmp_path / "new.json", moved)))
+    assert result.returncode == 1
+    assert result.stderr.startswith("diff: change refused for dev: ") and result.stderr.count("\n") == 1
+    assert "InvalidSubnet.Conflict" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [

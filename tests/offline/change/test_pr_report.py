@@ -81,3 +81,15 @@ def test_an_item_without_a_price_never_reads_as_a_saving(fixture_project: Path) 
     assert re.fullmatch(
         r"(at least \$[\d,.]+) -> \1 a month \(\+\$0\.00\), .*; the same 1 item\(s\) not priced on both sides", same
     )
+
+
+def test_a_change_aws_cannot_make_is_refused_in_the_report() -> None:
+    """A subnet moved onto a block another subnet still holds (plan_diff refusals): the report's table says REFUSED and
+    a block says why. Catches: a refusal the pull request never shows."""
+    head = plan_copy()
+    subnets = [r for r in head["resources"] if r["type"] == "aws:ec2/subnet:Subnet"]
+    subnets[1]["inputs"]["cidrBlock"] = subnets[0]["inputs"]["cidrBlock"]
+    markdown = markdown_for(head)
+    assert "**Refused** (AWS cannot make this change the way Pulumi orders it):" in markdown
+    assert "InvalidSubnet.Conflict" in markdown
+    assert "| REFUSED |" in markdown
