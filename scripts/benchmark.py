@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pulumi_cli import pinned_version
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 5.0
 TARGET_MB = 400.0
@@ -83,13 +85,6 @@ def measure(stack: str, out: Path) -> tuple[float, float, int]:
     return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def pinned_pulumi_version() -> str:
-    for line in (ROOT / "scripts" / "pulumi.sh").read_text().splitlines():
-        if line.startswith("PULUMI_VERSION="):
-            return line.split("=", 1)[1]
-    raise SystemExit("benchmark: no PULUMI_VERSION= line in scripts/pulumi.sh")
-
-
 def measure_setup(scratch: Path) -> tuple[float, float, int]:
     """Seconds from `make up` on a fresh copy to its first AWS call and to `pulumi up`, and make's exit code."""
     project = scratch / "project"
@@ -100,7 +95,7 @@ def measure_setup(scratch: Path) -> tuple[float, float, int]:
     for name in ("aws", "pulumi", "curl"):
         stand_in = bin_dir / name
         stand_in.write_text(
-            STAND_IN.format(python=sys.executable, name=name, record=str(record), pulumi_version=pinned_pulumi_version())
+            STAND_IN.format(python=sys.executable, name=name, record=str(record), pulumi_version=pinned_version())
         )
         stand_in.chmod(0o755)
     env = os.environ | {

@@ -241,10 +241,5 @@ esac || pulumi_failed "$action"
 # 10. After a deploy: how to connect, and where the demo answers (outputs known only now).
 if [ "$action" = up ]; then
   echo "Connect kubectl: make kubeconfig STACK=$stack, then export KUBECONFIG=$PWD/out/$stack/kubeconfig"
-  if outputs=$(pulumi stack output --json 2>/dev/null); then
-    .venv/bin/python -c 'import json, sys
-for name, value in sorted(json.loads(sys.argv[1] or "{}").items()):
-    if name.endswith("Url") and isinstance(value, str):
-        print(f"{name}: {value}")' "$outputs" || true
-  fi
+  .venv/bin/python scripts/outputs.py --stack "$stack" --urls 2>/dev/null || true
 fi
