@@ -105,6 +105,9 @@ SUPPORT_CALENDAR = {
     "1.33": SupportWindow(date(2026, 7, 29), date(2027, 7, 29)),
     "1.34": SupportWindow(date(2026, 12, 2), date(2027, 12, 2)),
     "1.35": SupportWindow(date(2027, 3, 27), date(2028, 3, 27)),
+    # Released on EKS 2026-06-02, standard support to 2027-08-02 (devopsdreams.blogspot.com/2026/08/kubernetes-136-on-
+    # amazon-eks-upgrade.html; the stored copies of the AWS calendar end at 1.35); extended by the 14+12-month rule.
+    "1.36": SupportWindow(date(2027, 8, 2), date(2028, 8, 2)),
 }
 # How long before standard support ends the preview warns (the issue's 60 days: two release cycles of planning).
 SUPPORT_WARNING_DAYS = 60
@@ -152,5 +155,19 @@ KUBERNETES_RELEASES = {
         Chart("cluster-autoscaler", "9.54.0", CLUSTER_AUTOSCALER_REPOSITORY),
         "v1.35.1",
         "1.35.6-20260714",
+    ),
+    # 1.36: kube-proxy and CoreDNS from the EKS User Guide tables above. vpc-cni and eks-pod-identity-agent newer than
+    # the other rows' builds: AWS's tables stop before 1.36, so these are the builds a published 1.35 -> 1.36 upgrade
+    # moved to (ministryofjustice/modernisation-platform-environments#18214, 2026-08-14: vpc_cni v1.23.0-eksbuild.1,
+    # eks_pod_identity_agent v1.4.0-eksbuild.1, aws_ebs_csi_driver v1.63.1-eksbuild.1, with this row's kube-proxy and
+    # CoreDNS). No cluster-autoscaler chart ships appVersion 1.36 (kubernetes/autoscaler: every chart to 9.59.0,
+    # 2026-07-21, says 1.35.0), so 9.54.0 runs image v1.36.1 (tag cluster-autoscaler-1.36.1, 35e8a280425c): with the
+    # default flags 1.36.1 watches the resources 9.54.0's ClusterRole grants; the rules later charts add serve opt-in
+    # features (ProvisioningRequests, CapacityBuffers, CapacityQuotas: config/flags/flags.go, all default false).
+    "1.36": KubernetesRelease(
+        AddonVersions("v1.23.0-eksbuild.1", "v1.36.0-eksbuild.14", "v1.14.3-eksbuild.3", _EBS_CSI_DRIVER, "v1.4.0-eksbuild.1"),
+        Chart("cluster-autoscaler", "9.54.0", CLUSTER_AUTOSCALER_REPOSITORY),
+        "v1.36.1",
+        "1.36.2-20260714",
     ),
 }

@@ -38,6 +38,7 @@ FORKS = {
     "  eks-platform:nodeGroups:\n    system: {instanceTypes: [m7i.large], minSize: 2, desiredSize: 2, maxSize: 4}\n",
     "private-endpoint": "  eks-platform:endpointPublicAccess: false\n  eks-platform:publicAccessCidrs: []\n",
     "older-minor": '  eks-platform:kubernetesVersion: "1.34"\n',
+    "newest-minor": '  eks-platform:kubernetesVersion: "1.36"\n',
     "three-pools": "  eks-platform:nodeGroups:\n"
     "    system: {instanceTypes: [t3.large], minSize: 2, desiredSize: 2, maxSize: 3}\n"
     "    general: {instanceTypes: [c6i.xlarge], minSize: 0, desiredSize: 0, maxSize: 6, perZone: true}\n"

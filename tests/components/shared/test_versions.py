@@ -22,7 +22,7 @@ from tests.conftest import FROZEN_PROJECT
 
 ADDON_BUILD = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$")
 # CoreDNS line per Kubernetes minor: EKS User Guide, "Manage CoreDNS", version table.
-COREDNS_LINE = {"1.33": "v1.12.", "1.34": "v1.13.", "1.35": "v1.14."}
+COREDNS_LINE = {"1.33": "v1.12.", "1.34": "v1.13.", "1.35": "v1.14.", "1.36": "v1.14."}
 
 
 def test_supported_versions_are_exactly_the_rows_of_the_table() -> None:
