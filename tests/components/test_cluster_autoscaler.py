@@ -27,7 +27,8 @@ def plan(version: str = "1.35", region: str = "eu-west-1", partition: str = "aws
 
 
 @pytest.mark.parametrize(
-    ("version", "chart", "tag"), [("1.33", "9.51.0", "v1.33.5"), ("1.34", "9.53.0", "v1.34.4"), ("1.35", "9.54.0", "v1.35.1")]
+    ("version", "chart", "tag"),
+    [("1.33", "9.51.0", "v1.33.5"), ("1.34", "9.53.0", "v1.34.4"), ("1.35", "9.54.0", "v1.35.1"), ("1.36", "9.54.0", "v1.36.1")],
 )
 def test_chart_and_image_match_the_kubernetes_minor(version: str, chart: str, tag: str) -> None:
     inputs = plan(version).one("kubernetes:helm.sh/v3:Release", "ca-release")["inputs"]
