@@ -167,6 +167,13 @@ def render_dot(plan: PlanQuery) -> str:
     return "\n".join(lines) + "\n"
 
 
+def component_edges(plan: PlanQuery) -> set[tuple[str, str]]:
+    """(dependent, dependency) URNs of top-level components and resources: an edge where anything inside one
+    depends on the other (what the overview draws, before the transitive reduction)."""
+    tree = _Tree(plan.plan)
+    return {(tree.top_level(dependent), tree.top_level(dependency)) for dependent, dependency in tree.edges()}
+
+
 def render_overview_dot(plan: PlanQuery) -> str:
     """One node per top-level component or resource; an edge where anything inside one depends on the other."""
     tree = _Tree(plan.plan)
@@ -175,9 +182,7 @@ def render_overview_dot(plan: PlanQuery) -> str:
     for resource in tree.resources:
         if resource["custom"] or not tree.is_cluster(resource):
             counts[tree.top_level(resource["urn"])] += 1
-    edges = transitive_reduction(
-        (tree.top_level(dependent), tree.top_level(dependency)) for dependent, dependency in tree.edges()
-    )
+    edges = transitive_reduction(component_edges(plan))
     project, stack = str(plan.plan["project"]), plan.stack
     lines = _header(
         f"{project}-{stack}-overview", f"{project} ({stack}) overview: each arrow points from a component to what it depends on"
