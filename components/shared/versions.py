@@ -156,16 +156,17 @@ KUBERNETES_RELEASES = {
         "v1.35.1",
         "1.35.6-20260714",
     ),
-    # 1.36: kube-proxy and CoreDNS from the EKS User Guide tables above. vpc-cni and eks-pod-identity-agent newer than
-    # the other rows' builds: AWS's tables stop before 1.36, so these are the builds a published 1.35 -> 1.36 upgrade
-    # moved to (ministryofjustice/modernisation-platform-environments#18214, 2026-08-14: vpc_cni v1.23.0-eksbuild.1,
-    # eks_pod_identity_agent v1.4.0-eksbuild.1, aws_ebs_csi_driver v1.63.1-eksbuild.1, with this row's kube-proxy and
-    # CoreDNS). No cluster-autoscaler chart ships appVersion 1.36 (kubernetes/autoscaler: every chart to 9.59.0,
+    # 1.36: kube-proxy and CoreDNS from the EKS User Guide tables above. AWS's vpc-cni table stops before 1.36; the
+    # shared builds stay, as AWS offers one vpc-cni build for every minor (1.29-1.35 above) and the capacity data was
+    # read for it. A published 1.35 -> 1.36 upgrade (ministryofjustice/modernisation-platform-environments#18214,
+    # 2026-08-14) ran v1.21.1 vpc-cni and v1.3.10 Pod Identity agent builds on its 1.36 control plane before moving them
+    # to v1.23.0-eksbuild.1 and v1.4.0-eksbuild.1, with this row's kube-proxy, CoreDNS and aws-ebs-csi-driver
+    # v1.63.1-eksbuild.1. No cluster-autoscaler chart ships appVersion 1.36 (kubernetes/autoscaler: every chart to 9.59.0,
     # 2026-07-21, says 1.35.0), so 9.54.0 runs image v1.36.1 (tag cluster-autoscaler-1.36.1, 35e8a280425c): with the
     # default flags 1.36.1 watches the resources 9.54.0's ClusterRole grants; the rules later charts add serve opt-in
     # features (ProvisioningRequests, CapacityBuffers, CapacityQuotas: config/flags/flags.go, all default false).
     "1.36": KubernetesRelease(
-        AddonVersions("v1.23.0-eksbuild.1", "v1.36.0-eksbuild.14", "v1.14.3-eksbuild.3", _EBS_CSI_DRIVER, "v1.4.0-eksbuild.1"),
+        AddonVersions(_VPC_CNI, "v1.36.0-eksbuild.14", "v1.14.3-eksbuild.3", _EBS_CSI_DRIVER, _POD_IDENTITY_AGENT),
         Chart("cluster-autoscaler", "9.54.0", CLUSTER_AUTOSCALER_REPOSITORY),
         "v1.36.1",
         "1.36.2-20260714",
