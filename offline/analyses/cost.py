@@ -12,7 +12,7 @@ Input: the plan object, the price book and the stack's usage assumptions; output
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
@@ -30,11 +30,19 @@ if TYPE_CHECKING:
 
 
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
-NLB_TYPES = ("nlb", "external", "nlb-ip")
-INTERNAL_ANNOTATIONS = {
-    "service.beta.kubernetes.io/aws-load-balancer-internal": ("true",),
-    "service.beta.kubernetes.io/aws-load-balancer-scheme": ("internal",),
-}
+TYPE_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
+INTERNAL_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-internal"
+SCHEME_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+# The AWS Load Balancer Controller makes the NLB of a Service of these types, or of its load balancer class
+# (kubernetes-sigs/aws-load-balancer-controller docs/guide/service/nlb.md); EKS's in-tree controller makes it for "nlb".
+CONTROLLER_NLB_TYPES = ("external", "nlb-ip")
+CONTROLLER_NLB_CLASS = "service.k8s.aws/nlb"
+NLB_TYPES = ("nlb", *CONTROLLER_NLB_TYPES)
+SCHEME_SOURCES = (
+    "aws-load-balancer-controller docs/guide/service/annotations.md (scheme: default internal since v2.2.0); "
+    "kubernetes/cloud-provider-aws pkg/providers/v1/aws.go EnsureLoadBalancer (internal unless the annotation is "
+    'empty or "false"; no scheme annotation)'
+)
 NLB_PUBLIC_IPS_SOURCE = "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/availability-zones.html"
 HELM_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
@@ -460,9 +468,8 @@ def _claim(query: PlanQuery, claim: Resource, pricer: _Pricer) -> Iterator[CostL
         )
         return
     if storage_class is None:
-        yield pricer.unpriced(
-            claim, f"volume for claim {name}", size, "GB-month", "ebs", "no price: its StorageClass is not in the plan"
-        )
+        missing = "its StorageClass is" if spec.get("storageClassName") is not None else "no default StorageClass is"
+        yield pricer.unpriced(claim, f"volume for claim {name}", size, "GB-month", "ebs", f"no price: {missing} in the plan")
         return
     provisioner = storage_class["inputs"].get("provisioner")
     if provisioner not in EBS_PROVISIONERS:
@@ -487,6 +494,19 @@ def _claim(query: PlanQuery, claim: Resource, pricer: _Pricer) -> Iterator[CostL
     )
 
 
+def internet_facing(service: Mapping[str, Any]) -> bool:
+    """Whether the NLB of a LoadBalancer Service (its spec with its annotations) gets public addresses. The AWS
+    Load Balancer Controller makes an internal NLB unless the scheme says internet-facing; EKS's in-tree controller
+    makes an internet-facing one unless aws-load-balancer-internal is set (to anything but "false")."""
+    annotations = service.get("annotations") or {}
+    controller = (
+        annotations.get(TYPE_ANNOTATION) in CONTROLLER_NLB_TYPES or service.get("loadBalancerClass") == CONTROLLER_NLB_CLASS
+    )
+    if controller:
+        return annotations.get(SCHEME_ANNOTATION) == "internet-facing"
+    return annotations.get(INTERNAL_ANNOTATION, "") in ("", "false")
+
+
 def _load_balancers(
     query: PlanQuery, resource: Resource, pricer: _Pricer, book: PriceBook, assumptions: CostAssumptions
 ) -> Iterator[CostLine]:
@@ -499,7 +519,8 @@ def _load_balancers(
     hours = Decimal(book.hours_per_month)
     for service in services:
         annotations = service.get("annotations") or {}
-        if annotations.get("service.beta.kubernetes.io/aws-load-balancer-type") not in NLB_TYPES:
+        is_nlb = annotations.get(TYPE_ANNOTATION) in NLB_TYPES or service.get("loadBalancerClass") == CONTROLLER_NLB_CLASS
+        if not is_nlb:
             yield pricer.unpriced(
                 resource,
                 "Classic Load Balancer",
@@ -519,8 +540,7 @@ def _load_balancers(
             "elb.nlb.nlcu",
             "assumption: costNlbCapacityUnits",
         )
-        internal = any(annotations.get(key) in values for key, values in INTERNAL_ANNOTATIONS.items())
-        if internal:
+        if not internet_facing(service):
             continue
         zones = [
             s
@@ -533,7 +553,8 @@ def _load_balancers(
             len(zones) * hours,
             "address-h",
             "vpc.public-ipv4",
-            f"internet-facing: one address per public subnet tagged kubernetes.io/role/elb ({NLB_PUBLIC_IPS_SOURCE})",
+            f"internet-facing ({SCHEME_SOURCES}): one address per public subnet tagged kubernetes.io/role/elb "
+            f"({NLB_PUBLIC_IPS_SOURCE})",
         )
 
 

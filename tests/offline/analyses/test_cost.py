@@ -521,3 +521,71 @@ def test_cli_malformed_durations_file_is_one_line_and_exit_2(
     assert (code, out) == (2, "")
     assert err.startswith("offline-cost: deploy-durations.json: ") and err.count("\n") == 1
     assert not (tmp_path / "cost.json").exists()
+
+
+SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+INTERNAL = "service.beta.kubernetes.io/aws-load-balancer-internal"
+TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
+
+
+@pytest.mark.parametrize(
+    ("annotations", "load_balancer_class", "public"),
+    [
+        # EKS's in-tree controller (type nlb): internet-facing unless aws-load-balancer-internal is set to anything
+        # but "false"; it reads no scheme annotation (kubernetes/cloud-provider-aws pkg/providers/v1/aws.go).
+        ({TYPE: "nlb"}, None, True),
+        ({TYPE: "nlb", INTERNAL: "true"}, None, False),
+        ({TYPE: "nlb", INTERNAL: "0.0.0.0/0"}, None, False),
+        ({TYPE: "nlb", INTERNAL: "false"}, None, True),
+        ({TYPE: "nlb", SCHEME: "internal"}, None, True),
+        # The AWS Load Balancer Controller: internal unless the scheme says internet-facing (annotations.md,
+        # "aws-load-balancer-scheme: default internal"; nlb.md, "Secure by default" since v2.2.0).
+        ({TYPE: "external"}, None, False),
+        ({TYPE: "external", SCHEME: "internet-facing"}, None, True),
+        ({TYPE: "external", SCHEME: "internal"}, None, False),
+        ({TYPE: "nlb-ip", SCHEME: "internet-facing"}, None, True),
+        ({SCHEME: "internet-facing"}, "service.k8s.aws/nlb", True),
+        ({}, "service.k8s.aws/nlb", False),
+    ],
+)
+def test_an_nlb_pays_for_public_addresses_only_where_its_controller_makes_it_internet_facing(
+    dev: PlanQuery, annotations: dict[str, str], load_balancer_class: str | None, public: bool
+) -> None:
+    """Catches: an internal NLB priced with public IPv4 addresses it does not have (the Load Balancer Controller's
+    default scheme is internal), an internet-facing one priced without them, or a controller-owned NLB
+    (`aws-load-balancer-type: external`, or its load balancer class) taken for a Classic Load Balancer without a
+    price, so that the NLB drops out of the total."""
+    changed = with_ingress_annotations(dev.plan, annotations)
+    if load_balancer_class:
+        release = next(r for r in changed["resources"] if r["name"] == "ingress-release")
+        release["inputs"]["values"]["controller"]["service"]["loadBalancerClass"] = load_balancer_class
+    report = estimate(PlanQuery(changed), load_prices(), DEFAULTS)
+    lines = [ln for ln in report.lines if ln.resource == "ingress-release"]
+    assert lines[0].item == "Network Load Balancer" and lines[0].monthly_usd is not None
+    addresses = [ln for ln in lines if "public IPv4 addresses" in ln.item]
+    assert bool(addresses) is public
+    if public:
+        assert addresses[0].item == "3 public IPv4 addresses of the NLB" and addresses[0].monthly_usd is not None
+    assert report.unpriced == () or all(ln.resource != "ingress-release" for ln in report.unpriced)
+
+
+def test_a_claim_without_a_storage_class_is_priced_on_the_default_class(dev: PlanQuery) -> None:
+    """Kubernetes gives a claim without storageClassName the class annotated
+    storageclass.kubernetes.io/is-default-class (kubernetes.io/docs/concepts/storage/persistent-volumes,
+    "Class"). The claim's own class is made non-EBS here, so only the default class can price it.
+    Catches: such a claim left unpriced, or priced on whichever class comes first."""
+    changed = copy.deepcopy(dev.plan)
+    # The default class first: a claim that names its own class must still be priced on that one (near miss).
+    changed["resources"].sort(key=lambda r: r["name"] != "storage-gp3")
+    own = next(r for r in changed["resources"] if r["name"] == "storage-ebs-pvc-gp3")
+    own["inputs"]["provisioner"] = "efs.csi.aws.com"
+    named = line(estimate(PlanQuery(changed), load_prices(), DEFAULTS), "storage-ebs-pvc", "volume for claim ebs-pvc")
+    assert named.monthly_usd is None and "provisioner efs.csi.aws.com is not EBS" in named.note
+    claim = next(r for r in changed["resources"] if r["type"] == "kubernetes:core/v1:PersistentVolumeClaim")
+    del claim["inputs"]["spec"]["storageClassName"]
+    volume = line(estimate(PlanQuery(changed), load_prices(), DEFAULTS), "storage-ebs-pvc", "4 GiB gp3")
+    assert volume.monthly_usd is not None
+    default = next(r for r in changed["resources"] if r["name"] == "storage-gp3")
+    del default["inputs"]["metadata"]["annotations"]
+    unpriced = line(estimate(PlanQuery(changed), load_prices(), DEFAULTS), "storage-ebs-pvc", "volume for claim ebs-pvc")
+    assert unpriced.monthly_usd is None and "no default StorageClass is in the plan" in unpriced.note

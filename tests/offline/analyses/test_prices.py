@@ -92,6 +92,7 @@ BAD: list[tuple[str, Any, str]] = [
     ("bad region name", mutated(lambda d: d["regions"].update(frankfurt=d["regions"]["eu-central-1"])), "not an AWS region name"),
     ("no regions", mutated(lambda d: d.update(regions={})), "regions must be a non-empty object"),
     ("short month", mutated(lambda d: d.update(hoursPerMonth=671)), "hoursPerMonth must be a whole number"),
+    ("long month", mutated(lambda d: d.update(hoursPerMonth=745)), "hoursPerMonth must be a whole number"),
     ("other currency", mutated(lambda d: d.update(currency="EUR")), "currency must be 'USD'"),
 ]
 
@@ -102,6 +103,13 @@ def test_malformed_file_is_one_line_naming_the_field(tmp_path: Path, case: str, 
         load_prices(write(tmp_path, document))
     message = str(caught.value)
     assert words in message and "\n" not in message
+
+
+@pytest.mark.parametrize("hours", [672, 744])
+def test_the_shortest_and_the_longest_month_are_allowed(tmp_path: Path, hours: int) -> None:
+    """28 days (672 h) and 31 days (744 h): a price file for a February or a July bill. Catches: a bound off by
+    one either way (744 refused, so a 31-day month could not be priced)."""
+    assert load_prices(write(tmp_path, mutated(lambda d: d.update(hoursPerMonth=hours)))).hours_per_month == hours
 
 
 def test_boundaries_that_are_allowed(tmp_path: Path) -> None:
