@@ -447,3 +447,96 @@ def test_no_warning_without_a_raised_minimum_or_with_a_managed_desired_size() ->
     one(managed, NODE_GROUP)["ignoreChanges"] = []
     for head in (lowered, bigger, managed):
         assert warnings_of(base, head) == ()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Decisions a reviewer acts on: each test gives the realistic input and asserts the verdict and the words shown.
+
+
+def test_moving_the_ingress_release_to_another_namespace_is_a_replacement_and_a_danger() -> None:
+    """pulumi-kubernetes provider/pkg/provider/helm_release.go (Diff: forceNewFields name and namespace): a release
+    in a new namespace is uninstalled and installed again, and its LoadBalancer Service with it: a new NLB, a new
+    hostname. Catches: the namespace change shown as an update with no danger."""
+    base, moved = plan_copy(), plan_copy()
+    edit(moved, "kubernetes:helm.sh/v3:Release", lambda inputs: inputs.update(namespace="edge"), "ingress-release")
+    diff = diff_plans(base, moved)
+    release = entry(diff, "kubernetes:helm.sh/v3:Release")
+    assert (release.step, release.changes[0].path) == (REPLACE, "namespace")
+    text = render_text(diff, "a -> b")
+    assert '~ namespace: "nginx-ingress" => "edge"   [forces replacement: pulumi/pulumi-kubernetes' in text
+    assert "DANGER: kubernetes:helm.sh/v3:Release ingress-release is replaced: its LoadBalancer Service owns the NLB" in text
+
+
+@pytest.mark.parametrize("block", ["kubeProxyAddonOptions", "corednsAddonOptions"])
+def test_an_add_on_options_block_added_or_removed_whole_is_not_called_an_update(block: str) -> None:
+    """Only the fields read in pulumi-eks (version, configurationValues, resolveConflictsOnUpdate: separate add-on
+    resources updated in place) are in place; a whole block removed or added resets or switches the add-on
+    (`enabled`) in ways no source here covers. Catches: the removal matched against `<block>.version` below it and
+    called an update. Near miss: the version inside the block stays an in-place update."""
+    base, removed, bumped = plan_copy(), plan_copy(), plan_copy()
+    edit(removed, "eks:index:Cluster", lambda inputs: inputs.pop(block))
+    edit(bumped, "eks:index:Cluster", lambda inputs: inputs[block].update(version="v9.9.9-eksbuild.1"))
+    for base_plan, head_plan, kind in ((base, removed, "delete"), (removed, base, "add")):
+        cluster = entry(diff_plans(base_plan, head_plan), "eks:index:Cluster")
+        change = next(c for c in cluster.changes if c.path == block)
+        assert (cluster.step, change.kind, change.effect) == (MAY_REPLACE, kind, MAY_REPLACE)
+        assert change.why == "no source read for this input of eks:index:Cluster"
+    version = entry(diff_plans(base, bumped), "eks:index:Cluster")
+    assert (version.step, [c.effect for c in version.changes]) == (UPDATE, [UPDATE])
+
+
+def test_one_forcing_change_makes_a_replacement_whatever_else_is_unknown() -> None:
+    """A renamed cluster (name is ForceNew: terraform-provider-aws eks/cluster.go via pulumi-eks) next to an input
+    no source covers is a replacement, and what takes its outputs through a replace key (the add-ons' clusterName,
+    ForceNew in eks/addon.go) may be replaced with it. Catches: the unknown change winning ("may replace" only),
+    which also stops the replacement from reaching the add-ons."""
+    base, head = plan_copy(), plan_copy()
+    edit(head, "eks:index:Cluster", lambda inputs: inputs.update(name="eks-platform-dev-2", futureInput=True))
+    diff = diff_plans(base, head)
+    cluster = entry(diff, "eks:index:Cluster")
+    assert cluster.step == REPLACE
+    assert {c.path: c.effect for c in cluster.changes} == {"name": REPLACE, "futureInput": MAY_REPLACE}
+    coredns = next(r for r in diff.resources if r.name == "addons-coredns")
+    assert coredns.step == MAY_REPLACE
+    assert coredns.note == "clusterName takes outputs of eks:index:Cluster cluster-eks, which is replaced"
+
+
+def test_deleting_a_namespace_with_its_claim_is_a_danger_for_both() -> None:
+    """Kubernetes deletes everything in a deleted namespace (kubernetes.io/docs/concepts/overview/working-with-
+    objects/namespaces), and the claim's volume goes with the claim (reclaim policy Delete). Catches: removing the
+    demo namespace and its claim passing with no DANGER."""
+    base, head = plan_copy(), plan_copy()
+    head["resources"] = [r for r in head["resources"] if r["name"] not in ("demo-namespace", "storage-ebs-pvc")]
+    diff = diff_plans(base, head)
+    text = render_text(diff, "a -> b")
+    assert "DANGER: kubernetes:core/v1:Namespace demo-namespace is deleted: deleting a namespace deletes everything" in text
+    assert "DANGER: kubernetes:core/v1:PersistentVolumeClaim storage-ebs-pvc is deleted: owns its EBS volume" in text
+
+
+def test_renaming_a_namespace_replaces_it_and_is_a_danger() -> None:
+    """metadata.name is forceNew for every Kubernetes object (pulumi-kubernetes diff.go forceNewProperties).
+    Near miss: a label on the namespace is an update and no danger."""
+    base, renamed, labelled = plan_copy(), plan_copy(), plan_copy()
+    edit(renamed, "kubernetes:core/v1:Namespace", lambda inputs: inputs["metadata"].update(name="demo-2"), "demo-namespace")
+    edit(
+        labelled,
+        "kubernetes:core/v1:Namespace",
+        lambda inputs: inputs["metadata"].setdefault("labels", {}).update(team="web"),
+        "demo-namespace",
+    )
+    namespace = next(r for r in diff_plans(base, renamed).resources if r.name == "demo-namespace")
+    assert namespace.step == REPLACE and "deletes everything in it" in namespace.danger
+    assert (only(diff_plans(base, labelled)).step, only(diff_plans(base, labelled)).danger) == (UPDATE, "")
+
+
+def test_a_claims_access_modes_change_replaces_the_claim_and_its_volume() -> None:
+    """spec.accessModes is a forceNew field of a PersistentVolumeClaim (pulumi-kubernetes diff.go): the claim is
+    deleted and created again, and its EBS volume with the data is deleted with it. Catches: it shown as an update."""
+    base, head = plan_copy(), plan_copy()
+    edit(head, "kubernetes:core/v1:PersistentVolumeClaim", lambda inputs: inputs["spec"].update(accessModes=["ReadWriteOncePod"]))
+    diff = diff_plans(base, head)
+    claim = entry(diff, "kubernetes:core/v1:PersistentVolumeClaim")
+    assert claim.step == REPLACE and claim.changes[0].path.startswith("spec.accessModes")
+    assert "DANGER: kubernetes:core/v1:PersistentVolumeClaim storage-ebs-pvc is replaced: owns its EBS volume" in render_text(
+        diff, "a -> b"
+    )
