@@ -20,6 +20,7 @@ import pytest
 
 from offline.change.plan_diff import diff_plans
 from offline.change.upgrade_rules import ADDON, CONTROL_PLANE, NODES, carriers, check_plans, table_addon_version
+from offline.plan.plan_file import UNKNOWN
 from offline.upgrade_guard import main
 from tests.offline.change.edits import one, plan_copy, resources, with_versions
 
@@ -212,3 +213,65 @@ def test_an_aws_error_other_than_no_cluster_is_bad_input_not_a_first_deployment(
 def test_outputs_that_are_not_pulumis_json_are_bad_input(outputs: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--stack", "dev", "--outputs-json", outputs]) == 2
     assert "pulumi stack output --json" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What counts as following the control plane
+
+
+def with_managed_node_group(plan: dict[str, Any], *, version: str | None, launch_template: bool) -> dict[str, Any]:
+    """The plan plus a pulumi-eks ManagedNodeGroup of its cluster (the program makes aws.eks.NodeGroup itself, so
+    the shipped plans have none)."""
+    cluster = one(plan, "eks:index:Cluster")
+    inputs: dict[str, Any] = {"cluster": cluster["urn"], "nodeGroupName": "extra"}
+    if version is not None:
+        inputs["version"] = version
+    if launch_template:
+        inputs["launchTemplate"] = {"id": "lt-0123456789abcdef0", "version": "1"}
+    group = {
+        "urn": cluster["urn"].rsplit("::", 1)[0] + "$eks:index:ManagedNodeGroup::extra",
+        "type": "eks:index:ManagedNodeGroup",
+    }
+    plan["resources"].append({**group, "name": "extra", "inputs": inputs})
+    return plan
+
+
+@pytest.mark.parametrize(("launch_template", "refused"), [(True, True), (False, False)])
+def test_a_managed_node_group_follows_the_cluster_only_without_a_launch_template(launch_template: bool, refused: bool) -> None:
+    """pulumi-eks nodejs/eks/nodes/nodegroup.ts defaults a ManagedNodeGroup's version to the cluster's only when no
+    launch template is given; with one, EKS keeps the group where it is. Catches: a group with a launch template
+    and no version taken to follow the control plane, so the bump passes and the group stays behind."""
+    base = with_managed_node_group(with_versions(plan_copy(), "1.34"), version="1.34", launch_template=launch_template)
+    head = with_managed_node_group(with_versions(plan_copy(), "1.35"), version=None, launch_template=launch_template)
+    problems = [problem for problem in check_plans(base, head) if "node group extra" in problem]
+    expected = ["node group extra sets no version, so it stays as it is while the control plane moves to 1.35"]
+    assert [problem.split(" (")[0] for problem in problems] == (expected if refused else [])
+
+
+@pytest.mark.parametrize(("enabled", "refused"), [(None, True), (True, True), (False, False)])
+def test_kube_proxy_options_without_enabled_are_an_installed_add_on(enabled: bool | None, refused: bool) -> None:
+    """pulumi-eks installs kube-proxy unless kubeProxyAddonOptions.enabled is false (nodejs/eks/cluster/cluster.ts:
+    enabled defaults to true). Catches: options without an explicit `enabled` skipped, so a bump that leaves
+    kube-proxy on the old minor's build passes. Near miss: enabled false (no add-on) has nothing to move."""
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
+    options = one(head, "eks:index:Cluster")["inputs"]["kubeProxyAddonOptions"]
+    options["version"] = table_addon_version("kube-proxy", "1.34")
+    options.pop("enabled", None)
+    if enabled is not None:
+        options["enabled"] = enabled
+    problems = [problem for problem in check_plans(base, head) if "kube-proxy" in problem]
+    assert len(problems) == (1 if refused else 0)
+    if refused:
+        assert problems[0].startswith(f"add-on kube-proxy (cluster-eks) is at {table_addon_version('kube-proxy', '1.34')}")
+
+
+def test_a_version_known_only_after_deployment_follows_the_control_plane() -> None:
+    """A node group whose version is the cluster's output ("[unknown]" in the plan) moves with the cluster.
+    Catches: such a version counted as unset, which refuses a valid upgrade. Near miss: no version at all on an
+    aws.eks.NodeGroup stays where it is (terraform-provider-aws eks/node_group.go: optional and computed)."""
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
+    group = node_groups(head)[0]
+    group["inputs"]["version"] = UNKNOWN
+    assert [problem for problem in check_plans(base, head) if "node group" in problem] == []
+    group["inputs"].pop("version")
+    assert [problem for problem in check_plans(base, head) if "node group" in problem] != []
