@@ -84,7 +84,7 @@ def _repository(project_dir: Path) -> tuple[Path, str]:
     return Path(top.stdout.strip()), prefix
 
 
-def _resolve(repo: Path, ref: str | None) -> tuple[str, str]:
+def resolve_base(repo: Path, ref: str | None) -> tuple[str, str]:
     """(ref as given or defaulted, commit) for the base."""
     candidates = (ref,) if ref else DEFAULT_BASES
     for candidate in candidates:
@@ -172,7 +172,7 @@ def _stacks(requested: list[str] | None, base_dir: Path, head_dir: Path, base_la
 
 def from_git(project_dir: Path, ref: str | None, requested: list[str] | None) -> Sides:
     repo, prefix = _repository(project_dir)
-    ref, commit = _resolve(repo, ref)
+    ref, commit = resolve_base(repo, ref)
     base_label = f"{ref} ({commit[:7]})"
     with base_tree(repo, commit) as tree, tempfile.TemporaryDirectory(prefix="offline-diff-plans-") as scratch:
         base_dir = tree / prefix

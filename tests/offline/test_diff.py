@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from offline.change.upgrade_rules import table_addon_version
+from offline.diff import resolve_base
 from tests.conftest import FROZEN_STACKS, frozen_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -297,3 +298,29 @@ def test_a_warning_is_reported_but_does_not_fail_the_diff(tmp_path: Path) -> Non
     assert "WARNING: minSize rises to 2" in result.stdout
     (warning,) = next(r for r in report(tmp_path / "out")["resources"] if r["name"] == node_group["name"])["warnings"]
     assert "desiredSize=2" in warning and "**Warnings**" in (tmp_path / "out" / "diff.md").read_text()
+
+
+def tiny_repo(path: Path) -> Path:
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "file").write_text("one\n")
+    commit(path, "one")
+    return path
+
+
+def test_without_base_a_clone_compares_with_origin_main_not_a_local_main_that_lags(tmp_path: Path) -> None:
+    """A clone whose local main was never pulled: origin/main is what is merged. Catches: the diff taken against the
+    stale local main, showing as this change what others already merged. Near misses: no remote, then main; an
+    explicit BASE wins over both."""
+    upstream = tiny_repo(tmp_path / "upstream")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(upstream), str(clone))
+    (upstream / "file").write_text("two\n")
+    commit(upstream, "two, merged after the clone")
+    git(clone, "fetch", "-q")
+    merged = git(upstream, "rev-parse", "HEAD").strip()
+    assert git(clone, "rev-parse", "main").strip() != merged
+    assert resolve_base(clone, None) == ("origin/main", merged)
+    assert resolve_base(upstream, None) == ("main", merged)
+    first = git(clone, "rev-parse", "main").strip()
+    assert resolve_base(clone, "main") == ("main", first)
