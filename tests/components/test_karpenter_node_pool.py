@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pulumi_aws as aws
 import pytest
 
@@ -138,3 +140,23 @@ def test_deleting_either_object_may_last_as_long_as_its_nodes_drain() -> None:
         query.one("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "pool-batch-class"),
     ):
         assert resource["customTimeouts"] == {"delete": "20m"}, resource["urn"]
+
+
+def _hours(duration: str) -> float:
+    """A NodePool duration (the CRD's pattern ^(([0-9]+(s|m|h))+|Never)$) in hours."""
+    parts = re.fullmatch(r"(?:[0-9]+[smh])+", duration)
+    assert parts, f"expireAfter {duration!r} is not a finite duration"
+    scale = {"s": 1 / 3600, "m": 1 / 60, "h": 1}
+    return sum(int(amount) * scale[unit] for amount, unit in re.findall(r"([0-9]+)([smh])", duration))
+
+
+def test_nodes_expire_so_karpenter_rotates_long_lived_nodes() -> None:
+    """spec.template.spec.expireAfter is how long a node may live before Karpenter replaces it, "useful to implement
+    features like eventually consistent node upgrade, memory leak protection" (aws/karpenter-provider-aws v1.14.1
+    pkg/apis/crds/karpenter.sh_nodepools.yaml: default 720h, "Never" turns it off). Left out, the API server applies
+    that default. Catches: nodes that never expire ("Never", or years), which keep their kernel, AMI and whatever
+    leaked indefinitely: Karpenter never rotates long-lived nodes."""
+    spec = node_pool(plan())["spec"]["template"]["spec"]
+    expire_after = spec.get("expireAfter", "720h")
+    assert expire_after != "Never", "Karpenter never rotates the pool's nodes"
+    assert _hours(expire_after) == 720

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
 import pulumi_aws as aws
 import pytest
 
 from components.node_group import NodeGroup, NodeGroupArgs, split_evenly
 from components.shared.node_pools import Taint
-from tests.conftest import run_component
+from tests.components.aws_emulation import REGION, emulated_aws
+from tests.conftest import FixturePlans, run_component
 
 ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 TAGS = {"project": "demo", "stack": "test", "managed-by": "pulumi"}
@@ -16,6 +22,7 @@ def plan(
     sizes: tuple[int, int, int] = (1, 2, 3),
     architecture: str = "x86_64",
     taints: tuple[Taint, ...] = (),
+    max_unavailable: int = 1,
 ):
     def program() -> None:
         attachment = aws.iam.RolePolicyAttachment("node-policy", role="nodes", policy_arn="arn:aws:iam::aws:policy/X")
@@ -37,7 +44,7 @@ def plan(
                 max_size=sizes[2],
                 disk_size_gib=40,
                 per_zone=per_zone,
-                max_unavailable=1,
+                max_unavailable=max_unavailable,
                 labels={"environment": "test"},
                 taints=taints,
                 tags=TAGS,
@@ -171,3 +178,96 @@ def test_only_an_autoscaled_group_leaves_its_desired_size_to_the_live_value() ->
 
     assert [g["ignoreChanges"] for g in groups(autoscaled=True)] == [["scalingConfig.desiredSize"]]
     assert [g["ignoreChanges"] for g in groups(autoscaled=False)] == [[]]
+
+
+@pytest.fixture
+def aws_emulator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    yield from emulated_aws(monkeypatch, tmp_path)
+
+
+# The provider's tri-state strings; "" (unset) sends nothing, and EC2's default applies.
+BOOLEANS = {"true": True, "false": False}
+
+
+def launch_template_data(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The template's plan inputs as the EC2 CreateLaunchTemplate request the AWS provider sends."""
+    mappings = []
+    for device in inputs["blockDeviceMappings"]:
+        ebs = device["ebs"]
+        request = {"VolumeSize": ebs["volumeSize"], "VolumeType": ebs["volumeType"]}
+        for name, key in (("Encrypted", "encrypted"), ("DeleteOnTermination", "deleteOnTermination")):
+            if ebs.get(key) in BOOLEANS:
+                request[name] = BOOLEANS[ebs[key]]
+        mappings.append({"DeviceName": device["deviceName"], "Ebs": request})
+    return {
+        "BlockDeviceMappings": mappings,
+        "TagSpecifications": [
+            {"ResourceType": spec["resourceType"], "Tags": [{"Key": k, "Value": v} for k, v in spec["tags"].items()]}
+            for spec in inputs["tagSpecifications"]
+        ],
+    }
+
+
+def test_a_nodes_root_volume_is_deleted_with_the_node(aws_emulator: Path) -> None:
+    """EC2 deletes an instance's EBS volume on termination only if its block device mapping says so
+    (DeleteOnTermination, EC2 API Reference LaunchTemplateEbsBlockDeviceRequest); EKS managed node groups terminate
+    instances on every scale-in, rolling update (EKS User Guide, managed-node-update-behavior, "Upgrade phase") and
+    destroy, and never delete a volume themselves. The template is given to an emulated EC2 (moto), one node is
+    launched from it and terminated. Catches: delete_on_termination off, which leaves a paid, encrypted 40 GiB volume
+    behind per node ever replaced, outside Pulumi's state."""
+    template = plan().one("aws:ec2/launchTemplate:LaunchTemplate", "workers-lt")["inputs"]
+    (device,) = template["blockDeviceMappings"]
+    assert device["ebs"]["deleteOnTermination"] == "true"
+
+    ec2 = boto3.client("ec2", region_name=REGION)
+    created = ec2.create_launch_template(LaunchTemplateName="workers", LaunchTemplateData=launch_template_data(template))
+    (node,) = ec2.run_instances(
+        LaunchTemplate={"LaunchTemplateId": created["LaunchTemplate"]["LaunchTemplateId"]},
+        ImageId="ami-0123456789abcdef0",
+        InstanceType="m6i.large",
+        MinCount=1,
+        MaxCount=1,
+    )["Instances"]
+    attached = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [node["InstanceId"]]}])["Volumes"]
+    (root,) = [v for v in attached if v["Attachments"][0]["Device"] == device["deviceName"]]
+    assert (root["Size"], root["Encrypted"]) == (40, True)
+    ec2.terminate_instances(InstanceIds=[node["InstanceId"]])
+    left = ec2.describe_volumes(Filters=[{"Name": "volume-id", "Values": [root["VolumeId"]]}])["Volumes"]
+    assert left == [], f"the terminated node's root volume is left behind: {left}"
+
+
+def test_nodes_can_read_instance_metadata_with_imdsv2_only_and_one_hop() -> None:
+    """With HttpEndpoint disabled "you will not be able to access your instance metadata" (EC2 API Reference,
+    LaunchTemplateInstanceMetadataOptionsRequest); the EKS launch template guidance keeps metadata accessible, V2 only,
+    hop limit 1 for hosts whose pods use their own roles (EKS User Guide, launch-templates; EKS Best Practices,
+    "Restrict access to the instance profile"). On the node, nodeadm reads the instance identity document from IMDS
+    before kubelet starts (awslabs/amazon-eks-ami nodeadm/internal/api/status.go, GetInstanceDetails), and the VPC CNI
+    and the Pod Identity agent (host network, one hop) read it too. Catches: IMDS switched off (nodes
+    never become Ready, the group fails with NodeCreationFailure), IMDSv1 allowed again, or a hop limit of 2 that
+    lets every pod borrow the node role."""
+    query = plan(per_zone=True)
+    options = query.one("aws:ec2/launchTemplate:LaunchTemplate", "workers-lt")["inputs"]["metadataOptions"]
+    assert options.get("httpEndpoint") == "enabled", "IMDS off: kubelet, the VPC CNI and the Pod Identity agent fail"
+    assert options == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+    # Every group launches from this one template.
+    template = query.one("aws:ec2/launchTemplate:LaunchTemplate", "workers-lt")["urn"]
+    assert all(template in group["dependencies"] for group in query.of_type("aws:eks/nodeGroup:NodeGroup"))
+
+
+def test_every_group_rolls_the_pools_max_unavailable_nodes_at_a_time() -> None:
+    """EKS replaces a managed node group's nodes updateConfig.maxUnavailable at a time on a version or launch
+    template update, one if unset (EKS User Guide, managed-node-update-behavior; API NodegroupUpdateConfig). Catches:
+    the pool's maxUnavailable ignored (always 1): a 9-node pool that asked for 3 at a time rolls node by node, three
+    times as long, and a pool that asked for 1 cannot be told apart from one that did not."""
+    groups = plan(per_zone=True, sizes=(3, 3, 9), max_unavailable=3).of_type("aws:eks/nodeGroup:NodeGroup")
+    assert len(groups) == 3
+    assert [group["inputs"]["updateConfig"] for group in groups] == [{"maxUnavailable": 3}] * 3
+
+
+def test_the_stacks_max_unavailable_reaches_the_node_group(fixture_plans: FixturePlans) -> None:
+    """The same through the whole program: nodeGroups.<pool>.maxUnavailable in the stack file (docs/configuration.md)
+    is what EKS gets. Catches: the setting read but not passed on to the node group."""
+    pool = {"instanceTypes": ["t3.medium"], "minSize": 2, "desiredSize": 4, "maxSize": 6, "maxUnavailable": 2}
+    query = fixture_plans(nodeGroups={"system": pool})
+    (group,) = query.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert group["inputs"]["updateConfig"] == {"maxUnavailable": 2}

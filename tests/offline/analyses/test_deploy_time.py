@@ -197,3 +197,61 @@ def test_malformed_durations_file_is_one_line(tmp_path: Path, change: Any, words
     with pytest.raises(DeployTimeError) as caught:
         load_durations(path)
     assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+
+
+def stateful_set_plan() -> dict[str, Any]:
+    """The add-ons plan with a StatefulSet in place of the release and the claim: its volume comes from
+    volumeClaimTemplates only (no claim of its own, no persistentVolumeClaim volume in its pod template)."""
+    plan = addons_plan()
+    plan["resources"] = [r for r in plan["resources"] if r["name"] not in ("web", "claim")]
+    plan["resources"].append(
+        resource(
+            "db",
+            STATEFUL_SET,
+            (f"{ADDONS}::addons",),
+            spec={
+                "serviceName": "db",
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": {
+                    "metadata": {"labels": {"app": "db"}},
+                    "spec": {
+                        "containers": [
+                            {"name": "db", "image": "postgres:17", "volumeMounts": [{"name": "data", "mountPath": "/data"}]}
+                        ]
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "storageClassName": "gp3-encrypted",
+                            "resources": {"requests": {"storage": "10Gi"}},
+                        },
+                    }
+                ],
+            },
+        )
+    )
+    return plan
+
+
+def test_a_stateful_set_with_volume_claim_templates_needs_the_ebs_csi_driver() -> None:
+    """The StatefulSet controller creates one PersistentVolumeClaim per replica from volumeClaimTemplates (Kubernetes
+    docs, StatefulSets: "Stable Storage"), and a claim of an ebs.csi.aws.com class is provisioned by the EBS CSI
+    driver's controller: its csi-provisioner sidecar watches claims and sends the driver CreateVolume, which calls EC2
+    (kubernetes-sigs/aws-ebs-csi-driver v1.63.1 docs/design.md, examples/kubernetes/dynamic-provisioning). Without
+    the driver the claims stay Pending and so do the pods. Catches: a StatefulSet judged not to need the driver, its
+    wait flagged as removable (here it would "save" 5 s), and a user who removes that wait left with Pending pods."""
+    query = PlanQuery(stateful_set_plan())
+    by_name = {r["name"]: r for r in query.resources}
+    assert runtime_need(query, by_name["db"], by_name["csi"])
+    estimate = critical_path(query, load_durations())
+    assert estimate.path[-1].name == "db" and "csi" in [step.name for step in estimate.path]
+    assert estimate.flagged == (), "the StatefulSet's wait on the EBS CSI driver is flagged as removable"
+    assert estimate.unneeded_waits == 1  # db on the Pod Identity agent: it uses no pod identity.
+    assert estimate.without_unneeded_seconds == estimate.total_seconds
