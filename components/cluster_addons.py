@@ -90,7 +90,9 @@ class ClusterAddons(pulumi.ComponentResource):
                 namespace="kube-system",
                 service_account=EBS_CSI_SERVICE_ACCOUNT,
                 partition=args.partition,
-                managed_policies=("service-role/AmazonEBSCSIDriverPolicy",),
+                # kubernetes-sigs/aws-ebs-csi-driver v1.63.1 docs/install.md: V2 scopes the driver to volumes and
+                # snapshots tagged ebs.csi.aws.com/cluster=true, which the driver puts on every volume it provisions.
+                managed_policies=("service-role/AmazonEBSCSIDriverPolicyV2",),
                 create_association=False,
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -30,7 +30,6 @@ def autoscaler_policy(cluster_name: str, region: str, partition: str) -> str:
                         "autoscaling:DescribeAutoScalingInstances",
                         "autoscaling:DescribeLaunchConfigurations",
                         "autoscaling:DescribeScalingActivities",
-                        "autoscaling:DescribeTags",
                         "ec2:DescribeImages",
                         "ec2:DescribeInstanceTypes",
                         "ec2:DescribeLaunchTemplateVersions",

@@ -13,7 +13,8 @@ CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
-    "AmazonEC2ContainerRegistryReadOnly",
+    # Pulling images is all a node does with ECR (EKS User Guide, create-node-role: AmazonEC2ContainerRegistryPullOnly).
+    "AmazonEC2ContainerRegistryPullOnly",
     # Session Manager gives operators a shell on nodes without SSH keys or open ports.
     "AmazonSSMManagedInstanceCore",
 )
@@ -63,7 +64,9 @@ class ClusterIam(pulumi.ComponentResource):
         self.cluster_role, _ = create_service_role(
             f"{name}-cluster",
             f"EKS control plane of {args.cluster_name}",
-            service_trust_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
+            # EKS User Guide, cluster-iam-role: the control plane assumes it with sts:AssumeRole (sts:TagSession is
+            # only for EKS Auto Mode, auto-cluster-iam-role).
+            service_trust_policy("eks.amazonaws.com", ("sts:AssumeRole",)),
             args.partition,
             CLUSTER_POLICIES,
             child,

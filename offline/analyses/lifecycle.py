@@ -304,7 +304,7 @@ NEEDS: Final = (
         "csi-driver-permissions",
         "The EBS CSI controller creates, attaches and deletes volumes with its Pod Identity role until the add-on is "
         "gone: the role's policy must be detached after the add-on, or the last volume deletions are denied.",
-        "kubernetes-sigs/aws-ebs-csi-driver docs/install.md (the driver's IAM permissions, AmazonEBSCSIDriverPolicy)",
+        "kubernetes-sigs/aws-ebs-csi-driver docs/install.md (the driver's IAM permissions, AmazonEBSCSIDriverPolicyV2)",
         _addon("aws-ebs-csi-driver"),
         _all(_role_permissions("addons-ebs-csi")),
     ),

@@ -42,8 +42,8 @@ def test_ebs_csi_driver_gets_its_role_through_pod_identity() -> None:
     assert association == {"serviceAccount": "ebs-csi-controller-sa", "roleArn": "arn:aws:iam::123456789012:role/addons-ebs-csi"}
     agent = query.one("aws:eks/addon:Addon", "addons-pod-identity-agent")
     assert agent["urn"] in driver["dependencies"]
-    policy = query.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "addons-ebs-csi-AmazonEBSCSIDriverPolicy")
-    assert policy["inputs"]["policyArn"].endswith("service-role/AmazonEBSCSIDriverPolicy")
+    policy = query.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "addons-ebs-csi-AmazonEBSCSIDriverPolicyV2")
+    assert policy["inputs"]["policyArn"].endswith("service-role/AmazonEBSCSIDriverPolicyV2")
 
 
 def test_every_addon_is_pinned_to_the_row_of_its_kubernetes_minor() -> None:

@@ -39,7 +39,7 @@ def test_node_role_trusts_ec2_and_has_exactly_the_node_policies() -> None:
     assert attached(query, "iam-node") == {
         "AmazonEKSWorkerNodePolicy",
         "AmazonEKS_CNI_Policy",
-        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonEC2ContainerRegistryPullOnly",
         "AmazonSSMManagedInstanceCore",
     }
 

@@ -87,12 +87,12 @@ def test_the_cluster_role_grants_the_control_plane_its_policy_and_the_secrets_ke
 
 def test_the_cluster_role_is_trusted_by_eks_only_and_uses_this_key_only() -> None:
     """Scoping half: only eks.amazonaws.com may assume the role, and the key grant names this cluster's key alone,
-    with no condition loosened and no other action. The trust adds sts:TagSession to the reference's sts:AssumeRole:
-    the cluster role EKS documents for Auto Mode (auto-cluster-iam-role.adoc), which session tags need; it lets no
-    other principal in. Catches: the grant on "*" or on kms:*, or a second principal in the trust."""
+    with no condition loosened and no other action. The trust is the reference's, sts:AssumeRole alone
+    (cluster-iam-role.adoc; sts:TagSession is for Auto Mode's cluster role only, auto-cluster-iam-role.adoc).
+    Catches: the grant on "*" or on kms:*, a second principal in the trust, or an action EKS does not need."""
     query = frozen_plan("dev")
     assert trust(query, "iam-cluster") == [
-        {"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+        {"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": ["sts:AssumeRole"]}
     ]
     key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/cluster-secrets"
     assert json.loads(query.one("aws:iam/rolePolicy:RolePolicy", "cluster-secrets-key-use")["inputs"]["policy"]) == {
@@ -103,20 +103,21 @@ def test_the_cluster_role_is_trusted_by_eks_only_and_uses_this_key_only() -> Non
 
 
 # The managed nodes' role. EKS User Guide, security/iam-reference/create-node-role.adoc (same commit): trusted by
-# ec2.amazonaws.com with sts:AssumeRole; AmazonEKSWorkerNodePolicy, an ECR pull policy and, when the VPC CNI has no
+# ec2.amazonaws.com with sts:AssumeRole; AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryPullOnly and, when the VPC CNI has no
 # role of its own (as here), AmazonEKS_CNI_Policy.
 NODE_POLICIES = {
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 }
 
 
 def test_the_node_role_grants_kubelet_the_cni_and_image_pulls() -> None:
     """Run-time half: kubelet and the Pod Identity agent need AmazonEKSWorkerNodePolicy, the VPC CNI (no role of its
-    own here) AmazonEKS_CNI_Policy, image pulls an ECR read policy; Session Manager is the operators' shell.
-    Catches: one of them missing: nodes never join, pods get no IP, or images fail to pull."""
+    own here) AmazonEKS_CNI_Policy, image pulls AmazonEC2ContainerRegistryPullOnly (pull and nothing more, where
+    ReadOnly also lists and describes every repository); Session Manager is the operators' shell. Catches: one of
+    them missing (nodes never join, pods get no IP, images fail to pull), or the wider ReadOnly policy back."""
     query = frozen_plan("dev")
     assert attached(query, "iam-node") == NODE_POLICIES
     for group in query.of_type("aws:eks/nodeGroup:NodeGroup"):
@@ -135,9 +136,10 @@ def test_the_node_role_is_trusted_by_ec2_only_and_holds_no_policy_of_ours() -> N
 
 
 # The EBS CSI driver's role. kubernetes-sigs/aws-ebs-csi-driver v1.63.1 (6fa1a0f1657c233aac52eef4f94b8f7aa19147d2)
-# docs/install.md, "Set up driver permissions" and "(EKS Only) EKS Pod Identity": the driver's managed policy on a role
-# that EKS Pod Identity assumes for kube-system/ebs-csi-controller-sa.
-EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+# docs/install.md, "Set up driver permissions" and "(EKS Only) EKS Pod Identity": the driver's managed policy V2 (scoped
+# to volumes and snapshots tagged ebs.csi.aws.com/cluster=true, which the driver sets on every volume it provisions)
+# on a role that EKS Pod Identity assumes for kube-system/ebs-csi-controller-sa.
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicyV2"
 
 
 def test_the_ebs_csi_role_grants_the_driver_its_policy_through_its_add_on() -> None:
@@ -213,7 +215,7 @@ def test_the_autoscaler_may_make_every_call_of_the_reference_policy() -> None:
 def test_the_autoscaler_changes_only_this_clusters_groups_and_reads_nothing_more() -> None:
     """Scoping half: the writes need the cluster's autoscaler tag on the group, the README's tag-based restriction; ours
     is tighter than the README where it can be (eks:DescribeNodegroup on this cluster's node groups, not "*"), and
-    grants nothing the README does not, besides the read autoscaling:DescribeTags. Catches: a write on any
+    grants nothing the README does not (autoscaling:DescribeTags is no longer among its reads). Catches: a write on any
     auto-scaling group (another cluster's, or one outside EKS), or an action the autoscaler never calls."""
     statements = autoscaler_policy()
     for call in AUTOSCALER_WRITES:
@@ -223,7 +225,7 @@ def test_the_autoscaler_changes_only_this_clusters_groups_and_reads_nothing_more
     other_group = NODE_GROUP.replace(f"nodegroup/{CLUSTER}/", "nodegroup/other/")
     assert not allows(statements, "eks:DescribeNodegroup", other_group, {})
     granted = {action for statement in statements for action in actions(statement)}
-    assert granted <= {*AUTOSCALER_READS, *AUTOSCALER_WRITES, "autoscaling:DescribeTags"}, granted
+    assert granted <= {*AUTOSCALER_READS, *AUTOSCALER_WRITES}, granted
     for statement in statements:
         if "*" in resources(statement):
             assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in actions(statement)), statement["Sid"]
