@@ -103,8 +103,8 @@ def test_the_cluster_role_is_trusted_by_eks_only_and_uses_this_key_only() -> Non
 
 
 # The managed nodes' role. EKS User Guide, security/iam-reference/create-node-role.adoc (same commit): trusted by
-# ec2.amazonaws.com with sts:AssumeRole; AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryPullOnly and, when the VPC CNI has no
-# role of its own (as here), AmazonEKS_CNI_Policy.
+# ec2.amazonaws.com with sts:AssumeRole; AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryPullOnly and, when the
+# VPC CNI has no role of its own (as here), AmazonEKS_CNI_Policy.
 NODE_POLICIES = {
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
