@@ -73,6 +73,7 @@ cluster = Cluster(
         node_role_arn=iam.node_role_arn,
         role_dependencies=(iam,),
         admin_arns=settings.cluster_admin_arns,
+        viewer_arns=settings.cluster_viewer_arns,
         creator_arn=settings.cluster_creator_arn,
         endpoint_public_access=settings.endpoint_public_access,
         public_access_cidrs=settings.public_access_cidrs,

@@ -143,6 +143,8 @@ class Settings:
     endpoint_public_access: bool
     public_access_cidrs: tuple[str, ...]
     cluster_admin_arns: tuple[str, ...]
+    # Read-only access (AmazonEKSAdminViewPolicy): CI's preview role, so `pulumi preview` can read the cluster.
+    cluster_viewer_arns: tuple[str, ...]
     # "" means the identity running `pulumi up` (only right at the first deploy).
     cluster_creator_arn: str
     deletion_protection: bool
@@ -195,6 +197,7 @@ KEYS = (
     "endpointPublicAccess",
     "publicAccessCidrs",
     "clusterAdminArns",
+    "clusterViewerArns",
     "clusterCreatorArn",
     "deletionProtection",
     "nodeGroups",
@@ -603,18 +606,27 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         raise ConfigError(
             "publicAccessCidrs", f"{len(public_access_cidrs)} blocks", f"EKS allows at most {MAX_PUBLIC_ACCESS_CIDRS}"
         )
-    admin_arns = _parse_list(
-        "clusterAdminArns",
-        raw["clusterAdminArns"],
-        _matching(
-            "clusterAdminArns",
-            re.compile(_PRINCIPAL_ARN.format(partition=re.escape(partition))),
-            f"an IAM role or user ARN of partition {partition} (region {region}) such as "
-            f"arn:{partition}:iam::123456789012:role/platform-admin",
-        ),
-        "IAM role or user ARNs",
+    admin_arns, viewer_arns = (
+        _parse_list(
+            key,
+            raw[key],
+            _matching(
+                key,
+                re.compile(_PRINCIPAL_ARN.format(partition=re.escape(partition))),
+                f"an IAM role or user ARN of partition {partition} (region {region}) such as "
+                f"arn:{partition}:iam::123456789012:role/{example}",
+            ),
+            "IAM role or user ARNs",
+        )
+        for key, example in (("clusterAdminArns", "platform-admin"), ("clusterViewerArns", "ci-preview"))
     )
     _reject_duplicates("clusterAdminArns", admin_arns)
+    _reject_duplicates("clusterViewerArns", viewer_arns)
+    both = next((arn for arn in viewer_arns if arn in admin_arns), None)
+    if both is not None:
+        raise ConfigError(
+            "clusterViewerArns", both, "expected an ARN not in clusterAdminArns too (EKS allows one access entry per principal)"
+        )
     creator_arn = raw["clusterCreatorArn"] and _matching(
         "clusterCreatorArn",
         re.compile(_PRINCIPAL_ARN.format(partition=re.escape(partition))),
@@ -651,6 +663,7 @@ def parse_settings(raw: Mapping[str, str], project: str, stack: str) -> Settings
         endpoint_public_access=endpoint_public_access,
         public_access_cidrs=public_access_cidrs,
         cluster_admin_arns=admin_arns,
+        cluster_viewer_arns=viewer_arns,
         cluster_creator_arn=creator_arn,
         deletion_protection=deletion_protection,
         node_pools=node_pools,

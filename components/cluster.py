@@ -20,6 +20,12 @@ def cluster_admin_policy_arn(partition: str) -> str:
     return f"arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
+def cluster_viewer_policy_arn(partition: str) -> str:
+    # Read of every object, Secrets included (EKS User Guide, access-policy-permissions: AmazonEKSAdminViewPolicy):
+    # pulumi-kubernetes reads a Helm release's state from its Secrets to preview it.
+    return f"arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
+
+
 def control_plane_log_group_name(cluster_name: str) -> str:
     # The name EKS writes control plane logs to (and creates, without retention, if it does not exist).
     return f"/aws/eks/{cluster_name}/cluster"
@@ -67,6 +73,8 @@ class ClusterArgs:
     deletion_protection: bool
     # The identity that created the cluster (clusterCreatorArn); "" takes the one running Pulumi.
     creator_arn: str = ""
+    # Read-only principals (clusterViewerArns), e.g. CI's preview role.
+    viewer_arns: tuple[str, ...] = ()
 
 
 class Cluster(pulumi.ComponentResource):
@@ -154,20 +162,26 @@ class Cluster(pulumi.ComponentResource):
         access_entries: dict[str, eks.AccessEntryArgs] = {
             "nodes": eks.AccessEntryArgs(principal_arn=args.node_role_arn, type=eks.AccessEntryType.EC2_LINUX),
         }
-        for arn in args.admin_arns:
-            if arn == self.creator_admin_arn:
-                continue
-            # Keyed by the ARN itself, so reordering the list changes nothing and removing one removes only it.
-            access_entries[f"admin-{hashlib.sha256(arn.encode()).hexdigest()[:12]}"] = eks.AccessEntryArgs(
-                principal_arn=arn,
-                type=eks.AccessEntryType.STANDARD,
-                access_policies={
-                    "cluster-admin": eks.AccessPolicyAssociationArgs(
-                        policy_arn=cluster_admin_policy_arn(args.partition),
-                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                    )
-                },
-            )
+        grants = (
+            ("admin", "cluster-admin", cluster_admin_policy_arn(args.partition), args.admin_arns),
+            ("viewer", "cluster-view", cluster_viewer_policy_arn(args.partition), args.viewer_arns),
+        )
+        for prefix, association, policy_arn, arns in grants:
+            for arn in arns:
+                # The creator's own entry exists already (EKS made it); a second one for it would be refused.
+                if principal_key(arn) == creator:
+                    continue
+                # Keyed by the ARN itself, so reordering the list changes nothing and removing one removes only it.
+                access_entries[f"{prefix}-{hashlib.sha256(arn.encode()).hexdigest()[:12]}"] = eks.AccessEntryArgs(
+                    principal_arn=arn,
+                    type=eks.AccessEntryType.STANDARD,
+                    access_policies={
+                        association: eks.AccessPolicyAssociationArgs(
+                            policy_arn=policy_arn,
+                            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                        )
+                    },
+                )
 
         self.eks_cluster = eks.Cluster(
             f"{name}-eks",

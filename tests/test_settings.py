@@ -121,6 +121,8 @@ BAD = [
     ("dev", "region", "europe", "AWS region"),
     ("dev", "endpointPublicAccess", "yes", "true or false"),
     ("dev", "clusterAdminArns", ["arn:aws:iam::12:role/x"], "IAM role or user ARN"),
+    ("dev", "clusterViewerArns", ["arn:aws:iam::12:role/x"], "IAM role or user ARN"),
+    ("dev", "clusterViewerArns", ["arn:aws:iam::123456789012:role/v", "arn:aws:iam::123456789012:role/v"], "listed twice"),
     ("dev", "ingressController", "traefik", "one of f5-nginx, ingress-nginx"),
     ("prod", "ingressReplicas", "1", "prod rule: expected from 2 to 10 in prod"),
     ("dev", "demoWorkloads", "yes", "true or false"),
@@ -567,3 +569,15 @@ def test_likely_mistakes_are_warned_not_refused(
     passing unsaid, or a warning on the stacks that mean it."""
     notes = settings_notes(parse_settings(fixture_values(fixture_project, **overrides), "eks-platform", stack))
     assert notes == [] if warned is None else len(notes) == 1 and warned in notes[0]
+
+
+def test_a_principal_is_an_admin_or_a_viewer_not_both() -> None:
+    """EKS keeps one access entry per principal: the same ARN in both lists would declare two entries for it and
+    `up` would fail at the second. Near miss: different principals in the two lists are fine."""
+    role = "arn:aws:iam::123456789012:role/ops"
+    with pytest.raises(ConfigError) as caught:
+        settings_of("dev", clusterAdminArns=[role], clusterViewerArns=[role])
+    assert str(caught.value).startswith(f"invalid config eks-platform:clusterViewerArns = '{role}': expected an ARN not in")
+    viewer = "arn:aws:iam::123456789012:role/ci-preview"
+    settings = settings_of("dev", clusterAdminArns=[role], clusterViewerArns=[viewer])
+    assert (settings.cluster_admin_arns, settings.cluster_viewer_arns) == ((role,), (viewer,))

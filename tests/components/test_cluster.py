@@ -20,6 +20,7 @@ def plan(
     partition: str = "aws",
     deployer: str = MOCK_DEPLOYER_ROLE,
     creator: str = "",
+    viewers: tuple[str, ...] = (),
 ):
     def program() -> None:
         role = aws.iam.Role("cluster-role", assume_role_policy="{}")
@@ -46,6 +47,7 @@ def plan(
                 public_access_cidrs=("198.51.100.0/24",) if public else (),
                 deletion_protection=production,
                 creator_arn=creator,
+                viewer_arns=viewers,
             ),
         )
 
@@ -217,3 +219,34 @@ def test_access_policy_arn_follows_the_partition() -> None:
     entries = plan(False, admins=(admin,), partition="aws-cn").one("eks:index:Cluster", "cl-eks")["inputs"]["accessEntries"]
     (entry,) = [e for e in entries.values() if e["principalArn"] == admin]
     assert entry["accessPolicies"]["cluster-admin"]["policyArn"].startswith("arn:aws-cn:eks::aws:cluster-access-policy/")
+
+
+PREVIEW_ROLE = "arn:aws:iam::123456789012:role/ci-preview"
+
+
+def test_a_viewer_gets_read_only_access_to_the_whole_cluster_and_nothing_more() -> None:
+    """CI's preview role (clusterViewerArns): pulumi-kubernetes previews a Helm release by reading its release Secrets,
+    so the policy is AmazonEKSAdminViewPolicy (read of everything, Secrets included; EKS User Guide,
+    access-policy-permissions), cluster-wide. Catches: the preview role given cluster-admin (a pull request's code
+    could then change the cluster), or AmazonEKSViewPolicy (no Secrets: Helm previews fail Unauthorized)."""
+    admin = "arn:aws:iam::123456789012:role/platform-admin"
+    entries = plan(False, admins=(admin,), viewers=(PREVIEW_ROLE,)).one("eks:index:Cluster", "cl-eks")["inputs"]["accessEntries"]
+    (viewer,) = [entry for key, entry in entries.items() if key.startswith("viewer-")]
+    assert viewer["principalArn"] == PREVIEW_ROLE and viewer["type"] == "STANDARD"
+    assert viewer["accessPolicies"] == {
+        "cluster-view": {
+            "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy",
+            "accessScope": {"type": "cluster"},
+        }
+    }
+    (admin_entry,) = [entry for key, entry in entries.items() if key.startswith("admin-")]
+    assert admin_entry["principalArn"] == admin
+
+
+def test_the_creator_listed_as_a_viewer_gets_no_second_entry() -> None:
+    """EKS made the creator's entry with admin access at creation; declaring another for it would be refused
+    (ResourceInUseException) or, on the next run, take its admin access away. Near miss: another viewer keeps its."""
+    other = "arn:aws:iam::123456789012:role/auditor"
+    entries = plan(False, viewers=(PREVIEW_ROLE, other), creator=PREVIEW_ROLE).one("eks:index:Cluster", "cl-eks")["inputs"]
+    viewers = [entry["principalArn"] for key, entry in entries["accessEntries"].items() if key.startswith("viewer-")]
+    assert viewers == [other]
