@@ -56,7 +56,7 @@ class Change:
     old: Any
     new: Any
     effect: str  # UPDATE, REPLACE, MAY_REPLACE or IGNORED
-    why: str  # the source for a replacement, or what is not known
+    why: str  # the source for the verdict (the text shows it for replacements), or what is not known
 
 
 @dataclass(frozen=True)

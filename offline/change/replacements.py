@@ -117,7 +117,7 @@ class TypeRules:
 @dataclass(frozen=True)
 class Effect:
     effect: str  # UPDATE, REPLACE or MAY_REPLACE
-    why: str  # the source (or what is unknown); empty for an in-place update with nothing to add
+    why: str  # the source that says so (for an update too: diff.json carries it), or what is not known
 
 
 def _rules(source: str, *paths: str) -> tuple[Rule, ...]:
@@ -447,7 +447,7 @@ def change_effect(resource_type: str, path: InputPath, removed: bool) -> Effect:
             why = f"{rule.source}: {rule.note}" if rule.note else rule.source
             return Effect(rule.effect, why)
     if rules.others_in_place or any(overlaps(known, path) and len(parse_pattern(known)) <= len(path) for known in rules.in_place):
-        return Effect(UPDATE, "")
+        return Effect(UPDATE, rules.in_place_source)
     return Effect(MAY_REPLACE, f"no source read for this input of {resource_type}")
 
 
