@@ -19,7 +19,16 @@ from typing import Any
 import pytest
 
 from offline.change.plan_diff import diff_plans
-from offline.change.upgrade_rules import ADDON, CONTROL_PLANE, NODES, carriers, check_plans, table_addon_version
+from offline.change.upgrade_rules import (
+    ADDON,
+    CONTROL_PLANE,
+    NODES,
+    BadVersion,
+    carriers,
+    check_plans,
+    check_step,
+    table_addon_version,
+)
 from offline.plan.plan_file import UNKNOWN
 from offline.upgrade_guard import main
 from tests.offline.change.edits import one, plan_copy, resources, with_versions
@@ -275,3 +284,88 @@ def test_a_version_known_only_after_deployment_follows_the_control_plane() -> No
     assert [problem for problem in check_plans(base, head) if "node group" in problem] == []
     group["inputs"].pop("version")
     assert [problem for problem in check_plans(base, head) if "node group" in problem] != []
+
+
+def two_clusters(first: str, second: str) -> dict[str, Any]:
+    """Two copies of the dev stack's cluster, node group and add-ons in one plan, each tied to its cluster by name
+    (clusterName) or URN: the first at `first`, the second at `second` (every version input of each)."""
+    plan = with_versions(plan_copy(), first)
+    other = with_versions(plan_copy(), second)
+    for resource in other["resources"]:
+        resource["urn"] += "-b"
+        resource["name"] += "-b"
+        inputs = resource["inputs"]
+        for key in ("name", "clusterName"):
+            if inputs.get(key) == "eks-platform-dev":
+                inputs[key] = "eks-platform-dev-b"
+    plan["resources"] += other["resources"]
+    return plan
+
+
+def test_each_node_group_and_add_on_moves_with_its_own_cluster() -> None:
+    """A plan with two clusters (a blue/green migration in one stack): node groups and add-ons belong to the cluster
+    whose name they carry. Catches: every member judged against the first cluster (or against each cluster), so
+    moving one cluster flags the other's groups, or the second cluster's rules are never checked."""
+    base, head = two_clusters("1.34", "1.34"), two_clusters("1.35", "1.34")
+    assert check_plans(base, head) == []
+    behind = two_clusters("1.35", "1.34")
+    one(behind, "aws:eks/nodeGroup:NodeGroup", "nodes-system-group")["inputs"]["version"] = "1.34"
+    assert [p.split(":")[0] for p in check_plans(base, behind)] == [
+        "node group nodes-system-group is on 1.34 while the control plane moves to 1.35"
+    ]
+    second_moves = two_clusters("1.34", "1.35")
+    one(second_moves, "aws:eks/nodeGroup:NodeGroup", "nodes-system-group-b")["inputs"]["version"] = "1.34"
+    problems = check_plans(base, second_moves)
+    assert [p.split(":")[0] for p in problems] == [
+        "node group nodes-system-group-b is on 1.34 while the control plane moves to 1.35"
+    ]
+
+
+def test_a_member_without_a_version_is_told_which_rule_it_breaks() -> None:
+    """The line cites the rule for its kind: nodes must match the control plane before its next upgrade
+    (UpdateClusterVersion), an add-on is not updated with the cluster (updating-an-add-on). Catches: one source
+    for both, or none."""
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
+    node_groups(head)[0]["inputs"].pop("version")
+    one(head, "aws:eks/addon:Addon", "addons-coredns")["inputs"].pop("addonVersion")
+    problems = sorted(check_plans(base, head))
+    assert problems == [
+        "add-on coredns (addons-coredns) sets no version, so it stays as it is while the control plane moves to 1.35 "
+        "(https://docs.aws.amazon.com/eks/latest/userguide/updating-an-add-on.html)",
+        "node group nodes-system-group sets no version, so it stays as it is while the control plane moves to 1.35 "
+        "(https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterVersion.html)",
+    ]
+
+
+def test_a_skip_names_the_minor_to_go_to_first() -> None:
+    """Catches: a refusal pointing at the wrong next step (1.35 after 1.33, or 33.34)."""
+    assert check_step("1.33", "1.35", "cluster c") == (
+        "cluster c would jump from 1.33 to 1.35: EKS upgrades one minor version at a time, so go to 1.34 first "
+        "(https://docs.aws.amazon.com/eks/latest/eksctl/cluster-upgrade.html)"
+    )
+
+
+@pytest.mark.parametrize(("old", "new"), [("1.3x", "1.35"), ("1.34", "v1.35")])
+def test_a_malformed_version_names_where_it_is(old: str, new: str) -> None:
+    """Catches: a message that does not say which version (deployed or configured) is malformed."""
+    with pytest.raises(BadVersion) as caught:
+        check_step(old, new, "cluster c")
+    bad = old if old == "1.3x" else new
+    assert str(caught.value) == f"cluster c version {bad!r} is not a Kubernetes version such as 1.35"
+
+
+def test_a_malformed_node_version_names_the_node_group() -> None:
+    plan = with_versions(plan_copy(), "1.34")
+    head = with_versions(plan_copy(), "1.34")
+    node_groups(head)[0]["inputs"]["version"] = "latest"
+    with pytest.raises(BadVersion) as caught:
+        check_plans(plan, head)
+    assert str(caught.value) == "node group nodes-system-group 'latest' is not a Kubernetes version such as 1.35"
+
+
+def test_an_unknown_add_on_kept_names_both_minors() -> None:
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35")
+    for plan in (base, head):
+        one(plan, "aws:eks/addon:Addon", "addons-coredns")["inputs"].update(addonName="adot", addonVersion="v0.9.0")
+    (problem,) = check_plans(base, head)
+    assert "stays at v0.9.0 while the control plane moves from 1.34 to 1.35" in problem
