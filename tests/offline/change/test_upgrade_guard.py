@@ -369,3 +369,21 @@ def test_an_unknown_add_on_kept_names_both_minors() -> None:
         one(plan, "aws:eks/addon:Addon", "addons-coredns")["inputs"].update(addonName="adot", addonVersion="v0.9.0")
     (problem,) = check_plans(base, head)
     assert "stays at v0.9.0 while the control plane moves from 1.34 to 1.35" in problem
+
+
+def test_the_second_clusters_own_add_on_options_are_checked() -> None:
+    """kube-proxy's options live on the cluster component itself: they belong to that cluster, whichever it is.
+    Catches: options tied to clusters by a name they do not carry, so the second cluster's kube-proxy goes unchecked."""
+    base, head = two_clusters("1.34", "1.34"), two_clusters("1.34", "1.35")
+    options = one(head, "eks:index:Cluster", "cluster-eks-b")["inputs"]["kubeProxyAddonOptions"]
+    options["version"] = table_addon_version("kube-proxy", "1.34")
+    assert [p.split(" is at ")[0] for p in check_plans(base, head)] == ["add-on kube-proxy (cluster-eks-b)"]
+
+
+def test_a_member_whose_cluster_is_not_known_is_not_pinned_on_another_cluster() -> None:
+    """A node group whose clusterName is only known after deployment belongs to the stack's cluster when there is
+    one; with two, it is not guessed. Catches: it taken for the first cluster's, refused for that cluster's move."""
+    base, head = two_clusters("1.34", "1.34"), two_clusters("1.35", "1.34")
+    for plan in (base, head):
+        one(plan, "aws:eks/nodeGroup:NodeGroup", "nodes-system-group-b")["inputs"]["clusterName"] = UNKNOWN
+    assert check_plans(base, head) == []
