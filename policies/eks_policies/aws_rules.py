@@ -4,6 +4,7 @@ those components create (what a real `pulumi preview --policy-pack` also sees)."
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -61,6 +62,30 @@ def _cluster_endpoint(resource: Resource) -> tuple[Any, Any] | None:
     return None
 
 
+_IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_WORLD_BY_VERSION: Final = {4: "0.0.0.0/0", 6: "::/0"}
+
+
+def _networks(cidrs: list[Any]) -> list[tuple[str, _IpNetwork]]:
+    """(as written, network) for each CIDR that parses; unknown or malformed entries (AWS refuses those) are skipped."""
+    parsed = []
+    for cidr in cidrs:
+        if isinstance(cidr, str):
+            try:
+                parsed.append((cidr, ipaddress.ip_network(cidr, strict=False)))
+            except ValueError:
+                continue
+    return parsed
+
+
+def _covers_family(networks: list[_IpNetwork], version: int) -> bool:
+    """Whether the union of `networks` (all of one IP version) is that version's whole address space."""
+    # collapse_addresses merges adjacent and overlapping networks: [0.0.0.0/1, 128.0.0.0/1] becomes [0.0.0.0/0].
+    collapsed: list[_IpNetwork] = list(ipaddress.collapse_addresses(networks))  # type: ignore[type-var]
+    total: int = sum(network.num_addresses for network in collapsed)
+    return total == 1 << (32 if version == 4 else 128)
+
+
 def _check_public_endpoint(resource: Resource) -> Iterator[str]:
     endpoint = _cluster_endpoint(resource)
     if endpoint is None:
@@ -75,6 +100,90 @@ def _check_public_endpoint(resource: Resource) -> Iterator[str]:
     open_cidrs = [cidr for cidr in cidr_list if _is_world(cidr)]
     if open_cidrs:
         yield f"has a public API endpoint open to {', '.join(open_cidrs)}"
+    # An allow-list of halves ([0.0.0.0/1, 128.0.0.0/1]) is the world by another name; so, nearly, is any CIDR broader
+    # than the largest block IANA ever assigned in one piece (a /8): it spans many unrelated organisations.
+    minimum = int(resource.config["minPrefixLength"])
+    for version, world in _WORLD_BY_VERSION.items():
+        written = [(cidr, network) for cidr, network in _networks(cidr_list) if network.version == version]
+        if any(network.prefixlen == 0 for _, network in written):
+            continue  # reported above
+        if written and _covers_family([network for _, network in written], version):
+            listed = ", ".join(cidr for cidr, _ in written)
+            yield f"has a public API endpoint whose allow-list {listed} together covers all of {world}"
+            continue
+        broad = [cidr for cidr, network in written if network.prefixlen < minimum]
+        if broad:
+            yield f"has a public API endpoint open to {', '.join(broad)}, broader than a /{minimum}"
+
+
+def _check_private_endpoint(resource: Resource) -> Iterator[str]:
+    if resource.type == EKS_CLUSTER_COMPONENT:
+        private = resource.props.get("endpointPrivateAccess")
+    elif resource.type == EKS_CLUSTER:
+        private = get(resource.props, "vpcConfig", "endpointPrivateAccess")
+    else:
+        return
+    # Unset, EKS creates no private endpoint: nodes then reach the API server through its public addresses.
+    if private is not UNKNOWN and not is_true(private):
+        yield "has no private API endpoint (endpointPrivateAccess is not true), so nodes reach the API server over the internet"
+
+
+AUTHENTICATION_MODES: Final = ("API", "API_AND_CONFIG_MAP", "CONFIG_MAP")
+
+
+def _check_authentication_mode(resource: Resource) -> Iterator[str]:
+    if resource.type == EKS_CLUSTER_COMPONENT:
+        mode = resource.props.get("authenticationMode")
+    elif resource.type == EKS_CLUSTER:
+        mode = get(resource.props, "accessConfig", "authenticationMode")
+    else:
+        return
+    if mode is UNKNOWN:
+        return
+    # Clusters created through the EKS API (Pulumi included) without an access config use the aws-auth ConfigMap.
+    effective = mode or "CONFIG_MAP"
+    allowed = list(resource.config["allowedAuthenticationModes"])
+    if effective not in allowed:
+        shown = f"authenticationMode {mode!r}" if mode else "no authenticationMode (EKS then uses CONFIG_MAP)"
+        yield f"has {shown}, so the aws-auth ConfigMap grants cluster access; allowed: {', '.join(allowed)}"
+
+
+EKS_VPC_CNI_ADDON_COMPONENT: Final = "eks:index:VpcCniAddon"
+EKS_ADDON: Final = "aws:eks/addon:Addon"
+
+
+def _vpc_cni_network_policy(options: Any) -> Any:
+    """enableNetworkPolicy as pulumi-eks hands it to the vpc-cni add-on: configurationValues' own key wins."""
+    if options is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(options, dict):
+        return None
+    values = parse_json_document(options.get("configurationValues"))
+    if values is UNKNOWN:
+        return UNKNOWN
+    if isinstance(values, dict) and "enableNetworkPolicy" in values:
+        return values["enableNetworkPolicy"]
+    return options.get("enableNetworkPolicy")
+
+
+def _check_network_policy(resource: Resource) -> Iterator[str]:
+    if resource.type == EKS_CLUSTER_COMPONENT:
+        if is_true(resource.props.get("useDefaultVpcCni")):
+            yield "keeps the VPC CNI EKS installs by default (useDefaultVpcCni), which does not enforce NetworkPolicies"
+            return
+        enabled, where = _vpc_cni_network_policy(resource.props.get("vpcCniOptions")), "vpcCniOptions.enableNetworkPolicy"
+    elif resource.type == EKS_VPC_CNI_ADDON_COMPONENT:
+        enabled, where = _vpc_cni_network_policy(resource.props), "enableNetworkPolicy"
+    elif resource.type == EKS_ADDON and resource.props.get("addonName") == "vpc-cni":
+        values = parse_json_document(resource.props.get("configurationValues"))
+        enabled = get(values, "enableNetworkPolicy") if values is not None else None
+        where = "configurationValues.enableNetworkPolicy"
+    else:
+        return
+    # The add-on's default is off: NetworkPolicy objects are then accepted by the API server and silently not enforced.
+    if enabled is not UNKNOWN and not is_true(enabled):
+        shown = "unset" if enabled is None else json.dumps(enabled)
+        yield f"does not let the VPC CNI enforce NetworkPolicies ({where} is {shown}, not true)"
 
 
 def _check_secrets_encryption(resource: Resource) -> Iterator[str]:
@@ -130,12 +239,29 @@ def _check_key_rotation(resource: Resource) -> Iterator[str]:
 # Nodes: IMDSv2, public IPs, volume encryption, scaling
 
 
+def _hop_limit(value: Any) -> int | None:
+    """httpPutResponseHopLimit as a number (it may arrive as text); None when unset, unknown or unreadable."""
+    if isinstance(value, bool) or value is None or value is UNKNOWN:
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
 def _check_imdsv2(resource: Resource) -> Iterator[str]:
+    # One hop keeps IMDS to the node's own processes: a pod's request crosses a second hop (its network namespace),
+    # so its token response is dropped and it cannot borrow the node role (EKS Best Practices Guide, Security >
+    # Identity and Access Management, "Restrict access to the instance profile assigned to the worker node").
+    max_hops = int(resource.config["maxHopLimit"])
     if resource.type == EKS_MANAGED_NODE_GROUP_COMPONENT:
         # pulumi-eks enforces IMDSv2 itself (enableIMDSv2) or leaves it to our own launch template,
         # which this rule checks as a resource of its own.
         if not is_true(resource.props.get("enableIMDSv2")) and not resource.props.get("launchTemplate"):
             yield "neither sets enableIMDSv2 nor uses a launch template, so nodes accept IMDSv1"
+        elif is_true(resource.props.get("enableIMDSv2")) and not resource.props.get("launchTemplate") and max_hops < 2:
+            # pulumi-eks' own launch template for enableIMDSv2 sets httpPutResponseHopLimit 2 (nodes/nodegroup.ts).
+            yield f"relies on enableIMDSv2, whose launch template sets a metadata hop limit of 2 (allowed: {max_hops})"
     elif resource.type == EKS_NODE_GROUP:
         if not resource.props.get("launchTemplate"):
             yield "uses no launch template, so nodes get the EKS default metadata options (IMDSv1 allowed)"
@@ -143,11 +269,27 @@ def _check_imdsv2(resource: Resource) -> Iterator[str]:
         tokens = get(resource.props, "metadataOptions", "httpTokens")
         if tokens is not UNKNOWN and tokens != "required":
             yield f"allows IMDSv1 (metadataOptions.httpTokens is {tokens!r}, not 'required')"
+        raw = get(resource.props, "metadataOptions", "httpPutResponseHopLimit")
+        hops = _hop_limit(raw)
+        if raw is None:
+            # Unset, the AMI decides: EKS' AL2023 and Bottlerocket AMIs (ImdsSupport v2.0) give instances 2 hops.
+            yield (
+                f"sets no metadataOptions.httpPutResponseHopLimit, leaving it to the AMI (2 on IMDSv2 AMIs; allowed: {max_hops})"
+            )
+        elif hops is not None and hops > max_hops:
+            yield f"lets pods reach IMDS (metadataOptions.httpPutResponseHopLimit is {hops}, allowed: {max_hops})"
     elif resource.type == KARPENTER_NODE_CLASS:
         # Unset, the API server fills in "required" (the EC2NodeClass CRD's default); only "optional" allows IMDSv1.
         tokens = get(resource.props, "spec", "metadataOptions", "httpTokens")
         if tokens not in (None, UNKNOWN, "required"):
             yield f"lets Karpenter's instances accept IMDSv1 (spec.metadataOptions.httpTokens is {tokens!r})"
+        # The CRD's default hop limit is 1, so only an explicit larger value is a problem.
+        hops = _hop_limit(get(resource.props, "spec", "metadataOptions", "httpPutResponseHopLimit"))
+        if hops is not None and hops > max_hops:
+            yield (
+                "lets pods on Karpenter's instances reach IMDS "
+                f"(spec.metadataOptions.httpPutResponseHopLimit is {hops}, allowed: {max_hops})"
+            )
 
 
 def _check_no_public_ip(resource: Resource) -> Iterator[str]:
@@ -311,12 +453,60 @@ def _permission_documents(resource: Resource) -> Iterator[tuple[str, Any]]:
                 yield f"inline policy '{inline.get('name', '?')}'", inline.get("policy")
 
 
+def _is_service_wildcard(action: Any) -> bool:
+    """'iam:*' and the like: every action of one service (IAM action names are case-insensitive)."""
+    if not isinstance(action, str) or ":" not in action:
+        return False
+    service, name = action.split(":", 1)
+    return bool(service) and service != "*" and set(name) == {"*"}
+
+
+# AWS managed policies that are administrator access, or the means to grant it oneself (IAMFullAccess is iam:* on *).
+ADMIN_MANAGED_POLICIES: Final = ("AdministratorAccess", "IAMFullAccess")
+_POLICY_ATTACHMENT_TYPES: Final = frozenset(
+    {
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+        "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+        "aws:iam/policyAttachment:PolicyAttachment",
+    }
+)
+_EXCLUSIVE_ATTACHMENT_TYPES: Final = frozenset(
+    {
+        "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+        "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
+        "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
+    }
+)
+
+
+def _attached_policy_arns(resource: Resource) -> list[Any]:
+    if resource.type in _POLICY_ATTACHMENT_TYPES:
+        return [resource.props.get("policyArn")]
+    if resource.type in _EXCLUSIVE_ATTACHMENT_TYPES:
+        return as_list(resource.props.get("policyArns"))
+    if resource.type == IAM_ROLE:
+        return as_list(resource.props.get("managedPolicyArns"))
+    return []
+
+
 def _check_no_admin_wildcard(resource: Resource) -> Iterator[str]:
     for where, document in _permission_documents(resource):
         for statement in policy_statements(document):
+            if not allows(statement):
+                continue
             actions = as_list(statement.get("Action"))
-            if allows(statement) and ("*" in actions or "*:*" in actions) and "*" in as_list(statement.get("Resource")):
+            if ("*" in actions or "*:*" in actions) and "*" in as_list(statement.get("Resource")):
                 yield f"has a {where} statement allowing every action on every resource"
+            if "NotAction" in statement:
+                yield f"has a {where} statement with Allow and NotAction, which allows every action it does not list"
+            services = [action for action in actions if _is_service_wildcard(action)]
+            if services:
+                yield f"has a {where} statement allowing every action of a service ({', '.join(services)})"
+    for arn in _attached_policy_arns(resource):
+        names = [name for name in ADMIN_MANAGED_POLICIES if isinstance(arn, str) and arn.endswith(f":policy/{name}")]
+        if names:
+            yield f"attaches the {names[0]} managed policy ({arn})"
 
 
 def _principal_problem(principal: Any) -> str | None:
@@ -400,12 +590,60 @@ def _check_required_tags(resource: Resource) -> Iterator[str]:
 
 
 AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
+    # CIS Amazon EKS Benchmark 5.4.1 (kube-bench eks-1.8.0 managedservices.yaml); goes beyond Pulumi's
+    # aws-eks-cluster-disallow-api-endpoint-public-access, which looks for the literal 0.0.0.0/0 and ::/0 only.
     resource_policy(
         "eks-public-endpoint-restricted",
-        "An EKS API server endpoint that is public must be limited to a CIDR allow-list without 0.0.0.0/0.",
+        "A public EKS API endpoint must be limited to a CIDR allow-list that neither holds nor adds up to 0.0.0.0/0 "
+        "(or ::/0) and has no CIDR broader than minPrefixLength (CIS EKS 5.4.1).",
         Severity.CRITICAL,
         "set endpointPublicAccess to false, or publicAccessCidrs (vpcConfig.publicAccessCidrs) to the office/VPN CIDRs.",
         _check_public_endpoint,
+        {
+            "minPrefixLength": {
+                "type": "integer",
+                "default": 8,
+                "description": "Shortest prefix an allow-list CIDR may have (8: nothing broader than a /8).",
+            }
+        },
+    ),
+    # CIS Amazon EKS Benchmark 5.4.1 and 5.4.2 (kube-bench eks-1.8.0 managedservices.yaml): private access enabled.
+    resource_policy(
+        "eks-private-endpoint",
+        "EKS clusters must enable the private API endpoint, so that node-to-API-server traffic stays in the VPC "
+        "(CIS EKS 5.4.1, 5.4.2).",
+        Severity.HIGH,
+        "set endpointPrivateAccess true (vpcConfig.endpointPrivateAccess) on the cluster.",
+        _check_private_endpoint,
+    ),
+    # CIS Amazon EKS Benchmark 4.1.7 (kube-bench eks-1.8.0 policies.yaml), "Cluster Access Manager API"; EKS Best
+    # Practices Guide, Security > Identity and Access Management. API_AND_CONFIG_MAP is the migration mode: aws-auth
+    # still grants access outside IAM and the access-entry API, so it is allowed only where the config lists it.
+    resource_policy(
+        "eks-authentication-mode",
+        "EKS clusters must authenticate through access entries (authenticationMode API), not the aws-auth ConfigMap "
+        "(CIS EKS 4.1.7).",
+        Severity.HIGH,
+        "set authenticationMode 'API' (accessConfig.authenticationMode) and grant access with access entries; "
+        "a cluster on CONFIG_MAP moves through API_AND_CONFIG_MAP, one way only.",
+        _check_authentication_mode,
+        {
+            "allowedAuthenticationModes": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(AUTHENTICATION_MODES)},
+                "default": ["API"],
+                "description": "Authentication modes a cluster may use.",
+            }
+        },
+    ),
+    # CIS Amazon EKS Benchmark 5.4.4 and 4.3.1 (kube-bench eks-1.8.0): a network policy engine is enabled.
+    resource_policy(
+        "eks-network-policy-enforced",
+        "The VPC CNI must enforce Kubernetes NetworkPolicies (enableNetworkPolicy) (CIS EKS 5.4.4, 4.3.1).",
+        Severity.HIGH,
+        "set vpcCniOptions.enableNetworkPolicy true (configurationValues enableNetworkPolicy 'true' on the vpc-cni "
+        "add-on); disable this rule only where another engine (Calico, Cilium) enforces them.",
+        _check_network_policy,
     ),
     resource_policy(
         "eks-secrets-encryption",
@@ -414,9 +652,11 @@ AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
         "set encryptionConfigKeyArn (encryptionConfig with resources ['secrets'] and provider.keyArn) to a KMS key ARN.",
         _check_secrets_encryption,
     ),
+    # CIS Amazon EKS Benchmark 2.1.1 (kube-bench eks-1.8.0 controlplane.yaml): all five log types enabled.
     resource_policy(
         "eks-control-plane-logging",
-        "EKS clusters must send the api, audit and authenticator control-plane logs to CloudWatch.",
+        "EKS clusters must send all control-plane logs (api, audit, authenticator, controllerManager, scheduler) "
+        "to CloudWatch (CIS EKS 2.1.1).",
         Severity.MEDIUM,
         "add the missing types to enabledClusterLogTypes.",
         _check_control_plane_logging,
@@ -424,7 +664,7 @@ AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
             "requiredLogTypes": {
                 "type": "array",
                 "items": {"type": "string"},
-                "default": ["api", "audit", "authenticator"],
+                "default": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
                 "description": "Control-plane log types every cluster must enable.",
             }
         },
@@ -438,11 +678,19 @@ AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
     ),
     resource_policy(
         "nodes-require-imdsv2",
-        "Worker nodes must require IMDSv2 (session tokens) for the instance metadata service.",
+        "Worker nodes must require IMDSv2 with a metadata hop limit of at most maxHopLimit, so pods cannot use the node "
+        "role (EKS Best Practices Guide: restrict access to the instance profile assigned to the worker node).",
         Severity.HIGH,
-        "give the node group a launch template with metadataOptions.httpTokens 'required' (or enableIMDSv2 true); "
-        "set spec.metadataOptions.httpTokens 'required' on EC2NodeClasses.",
+        "give the node group a launch template with metadataOptions.httpTokens 'required' and httpPutResponseHopLimit 1; "
+        "on EC2NodeClasses set spec.metadataOptions.httpTokens 'required' and leave httpPutResponseHopLimit at 1.",
         _check_imdsv2,
+        {
+            "maxHopLimit": {
+                "type": "integer",
+                "default": 1,
+                "description": "Largest httpPutResponseHopLimit a node may have (2 lets pods reach IMDS).",
+            }
+        },
     ),
     resource_policy(
         "nodes-no-public-ip",
@@ -475,11 +723,15 @@ AWS_POLICIES: Final[list[ResourceValidationPolicy]] = [
             }
         },
     ),
+    # AWS Security Hub IAM.1 ('*' on '*') and IAM.21 ('service:*'); AWS Control Tower CT.IAM.PR.1-3 and PR.5, whose
+    # guard rule also refuses Allow with NotAction.
     resource_policy(
         "iam-no-admin-wildcard",
-        "IAM policies must not allow every action ('*') on every resource ('*').",
+        "IAM policies must not grant administrator power: '*' on '*', every action of a service ('iam:*'), Allow "
+        "with NotAction, or an AdministratorAccess/IAMFullAccess attachment (Security Hub IAM.1, IAM.21).",
         Severity.CRITICAL,
-        "list the actions and resource ARNs the principal needs, or attach an AWS managed policy.",
+        "list the actions and resource ARNs the principal needs (ec2:Describe* style prefixes are fine), or attach "
+        "a narrower AWS managed policy.",
         _check_no_admin_wildcard,
     ),
     resource_policy(

@@ -20,6 +20,8 @@ NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 ROOT_VOLUME = {"deviceName": "/dev/xvda", "rootVolume": True, "ebs": {"volumeSize": "20Gi", "encrypted": True}}
 KEY_ARN = "arn:aws:kms:eu-central-1:123456789012:key/k"
+ACCOUNT = "123456789012"
+ONE_HOP = {"httpTokens": "required", "httpPutResponseHopLimit": 1}
 
 
 def document(*statements: dict[str, Any]) -> str:
@@ -82,6 +84,134 @@ CASES: dict[str, Case] = {
     "endpoint/cluster unknown cidrs": Case(
         "eks-public-endpoint-restricted", CLUSTER, {"vpcConfig": {"publicAccessCidrs": "[unknown]"}}, None
     ),
+    # Issue 22: two halves are the whole internet without ever writing 0.0.0.0/0.
+    "endpoint/component halves add up to the world": Case(
+        "eks-public-endpoint-restricted",
+        CLUSTER_COMPONENT,
+        {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]},
+        "0.0.0.0/1, 128.0.0.0/1 together covers all of 0.0.0.0/0",
+        component=True,
+    ),
+    "endpoint/cluster ipv6 halves add up to the world": Case(
+        "eks-public-endpoint-restricted",
+        CLUSTER,
+        {"vpcConfig": {"publicAccessCidrs": ["198.51.100.0/24", "::/1", "8000::/1"]}},
+        "together covers all of ::/0",
+    ),
+    # One half alone is not the world, but no organisation's range: refused as broader than a /8.
+    "endpoint/component half the internet": Case(
+        "eks-public-endpoint-restricted",
+        CLUSTER_COMPONENT,
+        {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/1"]},
+        "open to 0.0.0.0/1, broader than a /8",
+        component=True,
+    ),
+    "endpoint/cluster a /8 is the broadest allowed": Case(
+        "eks-public-endpoint-restricted", CLUSTER, {"vpcConfig": {"publicAccessCidrs": ["17.0.0.0/8", "203.0.113.0/24"]}}, None
+    ),
+    "endpoint/cluster a /7 is too broad": Case(
+        "eks-public-endpoint-restricted", CLUSTER, {"vpcConfig": {"publicAccessCidrs": ["16.0.0.0/7"]}}, "broader than a /8"
+    ),
+    "endpoint/configured minimum prefix": Case(
+        "eks-public-endpoint-restricted",
+        CLUSTER,
+        {"vpcConfig": {"publicAccessCidrs": ["198.51.0.0/16"]}},
+        "broader than a /24",
+        pack_config={"all": "mandatory", "eks-public-endpoint-restricted": {"minPrefixLength": 24}},
+    ),
+    # eks-private-endpoint
+    "private endpoint/component on": Case(
+        "eks-private-endpoint", CLUSTER_COMPONENT, {"endpointPrivateAccess": True}, None, component=True
+    ),
+    "private endpoint/component off": Case(
+        "eks-private-endpoint", CLUSTER_COMPONENT, {"endpointPrivateAccess": False}, "no private API endpoint", component=True
+    ),
+    "private endpoint/component default": Case(
+        "eks-private-endpoint", CLUSTER_COMPONENT, {"endpointPublicAccess": True}, "endpointPrivateAccess", component=True
+    ),
+    "private endpoint/cluster on": Case("eks-private-endpoint", CLUSTER, {"vpcConfig": {"endpointPrivateAccess": True}}, None),
+    "private endpoint/cluster off": Case(
+        "eks-private-endpoint", CLUSTER, {"vpcConfig": {"endpointPrivateAccess": False}}, "no private API endpoint"
+    ),
+    "private endpoint/cluster unknown": Case(
+        "eks-private-endpoint", CLUSTER, {"vpcConfig": {"endpointPrivateAccess": "[unknown]"}}, None
+    ),
+    # eks-authentication-mode
+    "auth/component API": Case("eks-authentication-mode", CLUSTER_COMPONENT, {"authenticationMode": "API"}, None, component=True),
+    "auth/component CONFIG_MAP": Case(
+        "eks-authentication-mode",
+        CLUSTER_COMPONENT,
+        {"authenticationMode": "CONFIG_MAP"},
+        "authenticationMode 'CONFIG_MAP', so the aws-auth ConfigMap grants cluster access",
+        component=True,
+    ),
+    # The migration mode still honours aws-auth: refused unless the config lists it.
+    "auth/component API_AND_CONFIG_MAP": Case(
+        "eks-authentication-mode",
+        CLUSTER_COMPONENT,
+        {"authenticationMode": "API_AND_CONFIG_MAP"},
+        "'API_AND_CONFIG_MAP'",
+        component=True,
+    ),
+    "auth/configured migration mode": Case(
+        "eks-authentication-mode",
+        CLUSTER,
+        {"accessConfig": {"authenticationMode": "API_AND_CONFIG_MAP"}},
+        None,
+        pack_config={
+            "all": "mandatory",
+            "eks-authentication-mode": {"allowedAuthenticationModes": ["API", "API_AND_CONFIG_MAP"]},
+        },
+    ),
+    "auth/cluster API": Case("eks-authentication-mode", CLUSTER, {"accessConfig": {"authenticationMode": "API"}}, None),
+    "auth/cluster default": Case("eks-authentication-mode", CLUSTER, {"name": "c"}, "EKS then uses CONFIG_MAP"),
+    "auth/cluster unknown": Case("eks-authentication-mode", CLUSTER, {"accessConfig": {"authenticationMode": "[unknown]"}}, None),
+    # eks-network-policy-enforced (the program's shape: vpcCniOptions.enableNetworkPolicy true)
+    "netpol/component on": Case(
+        "eks-network-policy-enforced",
+        CLUSTER_COMPONENT,
+        {"vpcCniOptions": {"enableNetworkPolicy": True, "addonVersion": "v1.21.1-eksbuild.7"}},
+        None,
+        component=True,
+    ),
+    "netpol/component off": Case(
+        "eks-network-policy-enforced",
+        CLUSTER_COMPONENT,
+        {"vpcCniOptions": {"enableNetworkPolicy": False}},
+        "vpcCniOptions.enableNetworkPolicy is false",
+        component=True,
+    ),
+    "netpol/component no options": Case(
+        "eks-network-policy-enforced", CLUSTER_COMPONENT, {"authenticationMode": "API"}, "is unset", component=True
+    ),
+    # pulumi-eks lets configurationValues' own enableNetworkPolicy override the option (cni-addon.ts).
+    "netpol/component configuration values override": Case(
+        "eks-network-policy-enforced",
+        CLUSTER_COMPONENT,
+        {"vpcCniOptions": {"enableNetworkPolicy": True, "configurationValues": {"enableNetworkPolicy": "false"}}},
+        'is "false"',
+        component=True,
+    ),
+    "netpol/component default CNI": Case(
+        "eks-network-policy-enforced", CLUSTER_COMPONENT, {"useDefaultVpcCni": True}, "useDefaultVpcCni", component=True
+    ),
+    "netpol/addon component on": Case(
+        "eks-network-policy-enforced",
+        "eks:index:VpcCniAddon",
+        {"clusterName": "c", "enableNetworkPolicy": True},
+        None,
+        component=True,
+    ),
+    "netpol/addon on": Case(
+        "eks-network-policy-enforced",
+        "aws:eks/addon:Addon",
+        {"addonName": "vpc-cni", "configurationValues": json.dumps({"enableNetworkPolicy": "true", "env": {}})},
+        None,
+    ),
+    "netpol/addon default": Case(
+        "eks-network-policy-enforced", "aws:eks/addon:Addon", {"addonName": "vpc-cni"}, "configurationValues.enableNetworkPolicy"
+    ),
+    "netpol/other addon": Case("eks-network-policy-enforced", "aws:eks/addon:Addon", {"addonName": "coredns"}, None),
     # eks-secrets-encryption
     "secrets/component key": Case(
         "eks-secrets-encryption", CLUSTER_COMPONENT, {"encryptionConfigKeyArn": KEY_ARN}, None, component=True
@@ -95,11 +225,19 @@ CASES: dict[str, Case] = {
     ),
     "secrets/cluster none": Case("eks-secrets-encryption", CLUSTER, {"name": "c"}, "does not encrypt"),
     # eks-control-plane-logging
+    # All five (CIS EKS 2.1.1), in an order of their own.
     "logging/component all": Case(
         "eks-control-plane-logging",
         CLUSTER_COMPONENT,
-        {"enabledClusterLogTypes": ["api", "audit", "authenticator", "scheduler"]},
+        {"enabledClusterLogTypes": ["scheduler", "authenticator", "controllerManager", "audit", "api"]},
         None,
+        component=True,
+    ),
+    "logging/component without controllerManager and scheduler": Case(
+        "eks-control-plane-logging",
+        CLUSTER_COMPONENT,
+        {"enabledClusterLogTypes": ["api", "audit", "authenticator"]},
+        "control-plane logs controllerManager, scheduler",
         component=True,
     ),
     "logging/component partial": Case(
@@ -110,7 +248,10 @@ CASES: dict[str, Case] = {
         component=True,
     ),
     "logging/cluster all": Case(
-        "eks-control-plane-logging", CLUSTER, {"enabledClusterLogTypes": ["api", "audit", "authenticator"]}, None
+        "eks-control-plane-logging",
+        CLUSTER,
+        {"enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"]},
+        None,
     ),
     "logging/cluster none": Case("eks-control-plane-logging", CLUSTER, {}, "api, audit, authenticator"),
     "logging/configured types": Case(
@@ -139,7 +280,18 @@ CASES: dict[str, Case] = {
     "imds/component launch template": Case(
         "nodes-require-imdsv2", MNG_COMPONENT, {"launchTemplate": {"id": "lt-1", "version": "1"}}, None, component=True
     ),
-    "imds/component enableIMDSv2": Case("nodes-require-imdsv2", MNG_COMPONENT, {"enableIMDSv2": True}, None, component=True),
+    # pulumi-eks' launch template for enableIMDSv2 allows two hops (nodes/nodegroup.ts): pods reach IMDS.
+    "imds/component enableIMDSv2": Case(
+        "nodes-require-imdsv2", MNG_COMPONENT, {"enableIMDSv2": True}, "hop limit of 2", component=True
+    ),
+    "imds/component enableIMDSv2 where two hops are allowed": Case(
+        "nodes-require-imdsv2",
+        MNG_COMPONENT,
+        {"enableIMDSv2": True},
+        None,
+        component=True,
+        pack_config={"all": "mandatory", "nodes-require-imdsv2": {"maxHopLimit": 2}},
+    ),
     "imds/component neither": Case(
         "nodes-require-imdsv2", MNG_COMPONENT, {"capacityType": "SPOT"}, "accept IMDSv1", component=True
     ),
@@ -147,8 +299,26 @@ CASES: dict[str, Case] = {
         "nodes-require-imdsv2", NODE_GROUP, {"launchTemplate": {"id": "lt-1", "version": "1"}}, None
     ),
     "imds/node group none": Case("nodes-require-imdsv2", NODE_GROUP, {"diskSize": 20}, "no launch template"),
-    "imds/launch template required": Case(
-        "nodes-require-imdsv2", LAUNCH_TEMPLATE, {"metadataOptions": {"httpTokens": "required"}}, None
+    "imds/launch template required": Case("nodes-require-imdsv2", LAUNCH_TEMPLATE, {"metadataOptions": ONE_HOP}, None),
+    # Issue 22: tokens required, but three hops let every pod fetch the node role's credentials.
+    "imds/launch template three hops": Case(
+        "nodes-require-imdsv2",
+        LAUNCH_TEMPLATE,
+        {"metadataOptions": {**ONE_HOP, "httpPutResponseHopLimit": 3}},
+        "httpPutResponseHopLimit is 3, allowed: 1",
+    ),
+    "imds/launch template two hops": Case(
+        "nodes-require-imdsv2", LAUNCH_TEMPLATE, {"metadataOptions": {**ONE_HOP, "httpPutResponseHopLimit": 2}}, "is 2"
+    ),
+    "imds/launch template hop limit unset": Case(
+        "nodes-require-imdsv2", LAUNCH_TEMPLATE, {"metadataOptions": {"httpTokens": "required"}}, "leaving it to the AMI"
+    ),
+    "imds/launch template configured two hops": Case(
+        "nodes-require-imdsv2",
+        LAUNCH_TEMPLATE,
+        {"metadataOptions": {**ONE_HOP, "httpPutResponseHopLimit": 2}},
+        None,
+        pack_config={"all": "mandatory", "nodes-require-imdsv2": {"maxHopLimit": 2}},
     ),
     "imds/launch template optional": Case(
         "nodes-require-imdsv2", LAUNCH_TEMPLATE, {"metadataOptions": {"httpTokens": "optional"}}, "httpTokens is 'optional'"
@@ -161,6 +331,13 @@ CASES: dict[str, Case] = {
     "imds/node class default": Case("nodes-require-imdsv2", NODE_CLASS, {"spec": {"role": "nodes"}}, None),
     "imds/node class optional": Case(
         "nodes-require-imdsv2", NODE_CLASS, {"spec": {"metadataOptions": {"httpTokens": "optional"}}}, "accept IMDSv1"
+    ),
+    "imds/node class one hop": Case("nodes-require-imdsv2", NODE_CLASS, {"spec": {"metadataOptions": ONE_HOP}}, None),
+    "imds/node class two hops": Case(
+        "nodes-require-imdsv2",
+        NODE_CLASS,
+        {"spec": {"metadataOptions": {**ONE_HOP, "httpPutResponseHopLimit": 2}}},
+        "spec.metadataOptions.httpPutResponseHopLimit is 2",
     ),
     # nodes-no-public-ip
     "public ip/component off": Case(
@@ -311,6 +488,73 @@ CASES: dict[str, Case] = {
     "iam/policy all actions one resource": Case(
         "iam-no-admin-wildcard", "aws:iam/policy:Policy", {"policy": document({**ADMIN, "Resource": KEY_ARN})}, None
     ),
+    # Issue 22: IAM administrator power without writing '*' on '*'.
+    "iam/policy iam star": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/policy:Policy",
+        {"policy": document({"Effect": "Allow", "Action": "iam:*", "Resource": "*"})},
+        "every action of a service (iam:*)",
+    ),
+    "iam/role policy not action": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/rolePolicy:RolePolicy",
+        {"policy": document({"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"})},
+        "Allow and NotAction",
+    ),
+    "iam/policy deny not action": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/policy:Policy",
+        {"policy": document({"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"})},
+        None,
+    ),
+    "iam/pass role to one role": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/rolePolicy:RolePolicy",
+        {"policy": document({"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/nodes"})},
+        None,
+    ),
+    "iam/prefix wildcard": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/policy:Policy",
+        {"policy": document({"Effect": "Allow", "Action": ["ec2:Describe*", "iam:Get*"], "Resource": "*"})},
+        None,
+    ),
+    "iam/attach AdministratorAccess": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        "attaches the AdministratorAccess managed policy",
+    ),
+    "iam/attach IAMFullAccess in GovCloud": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+        {"user": "u", "policyArn": "arn:aws-us-gov:iam::aws:policy/IAMFullAccess"},
+        "IAMFullAccess",
+    ),
+    "iam/attach a narrow managed policy": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        {"role": "r", "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicyV2"},
+        None,
+    ),
+    "iam/role managed policy arns": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/role:Role",
+        {
+            "managedPolicyArns": [
+                "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+                "arn:aws:iam::aws:policy/AdministratorAccess",
+            ],
+            **trust({"Service": "ec2.amazonaws.com"}),
+        },
+        "AdministratorAccess",
+    ),
+    "iam/exclusive attachments": Case(
+        "iam-no-admin-wildcard",
+        "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+        {"roleName": "r", "policyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]},
+        "AdministratorAccess",
+    ),
     "iam/role inline admin": Case(
         "iam-no-admin-wildcard",
         "aws:iam/role:Role",
@@ -454,3 +698,101 @@ def test_untaggable_resources_are_not_checked() -> None:
     attachment = {"role": "r", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
     provider = aws_provider({})
     assert check("aws:iam/rolePolicyAttachment:RolePolicyAttachment", attachment, "aws-required-tags", provider=provider) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 22: mistakes that passed prod, each now one mandatory line there; the shipped plans still pass
+
+ISSUE_22_RULES = (
+    "eks-public-endpoint-restricted",
+    "eks-private-endpoint",
+    "eks-authentication-mode",
+    "eks-network-policy-enforced",
+    "eks-control-plane-logging",
+    "nodes-require-imdsv2",
+    "iam-no-admin-wildcard",
+)
+ISSUE_22_MISTAKES: dict[str, tuple[str, str, dict[str, Any], str]] = {
+    "launch template with three metadata hops": (
+        "nodes-require-imdsv2",
+        LAUNCH_TEMPLATE,
+        {"metadataOptions": {**ONE_HOP, "httpPutResponseHopLimit": 3}},
+        "httpPutResponseHopLimit is 3",
+    ),
+    "endpoint allow-list of two halves": (
+        "eks-public-endpoint-restricted",
+        CLUSTER_COMPONENT,
+        {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]},
+        "covers all of 0.0.0.0/0",
+    ),
+    "iam:* on *": (
+        "iam-no-admin-wildcard",
+        "aws:iam/rolePolicy:RolePolicy",
+        {"policy": document({"Effect": "Allow", "Action": "iam:*", "Resource": "*"})},
+        "iam:*",
+    ),
+    "Allow with NotAction": (
+        "iam-no-admin-wildcard",
+        "aws:iam/policy:Policy",
+        {"policy": document({"Effect": "Allow", "NotAction": "s3:DeleteBucket", "Resource": "*"})},
+        "NotAction",
+    ),
+    "AdministratorAccess attached": (
+        "iam-no-admin-wildcard",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        "AdministratorAccess",
+    ),
+    "network policies not enforced": (
+        "eks-network-policy-enforced",
+        CLUSTER_COMPONENT,
+        {"vpcCniOptions": {"enableNetworkPolicy": False}},
+        "enableNetworkPolicy is false",
+    ),
+    "aws-auth ConfigMap authentication": (
+        "eks-authentication-mode",
+        CLUSTER_COMPONENT,
+        {"authenticationMode": "CONFIG_MAP"},
+        "CONFIG_MAP",
+    ),
+    "no private endpoint": ("eks-private-endpoint", CLUSTER_COMPONENT, {"endpointPrivateAccess": False}, "private API endpoint"),
+    "no controllerManager and scheduler logs": (
+        "eks-control-plane-logging",
+        CLUSTER_COMPONENT,
+        {"enabledClusterLogTypes": ["api", "audit", "authenticator"]},
+        "controllerManager, scheduler",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", ISSUE_22_MISTAKES.values(), ids=ISSUE_22_MISTAKES.keys())
+def test_issue_22_mistake_is_one_mandatory_line_in_prod(mistake: tuple[str, str, dict[str, Any], str]) -> None:
+    """Each mistake of issue 22 passed the prod pack; now prod blocks it with one line naming the resource and the fix."""
+    from offline.analyses.policy import environment_pack_config
+
+    policy, resource_type, inputs, fragment = mistake
+    violations = check(
+        resource_type, inputs, policy, pack_config=environment_pack_config("prod"), component=resource_type.startswith("eks:")
+    )
+    assert len(violations) == 1, violations
+    assert violations[0]["enforcement"] == "mandatory"
+    assert_fires(violations, fragment, "Fix: ")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "karpenter-example"])
+def test_frozen_plans_pass_the_issue_22_rules(stack: str) -> None:
+    """The rules of issue 22 must not refuse what the program ships: its one-hop launch template, its /24 allow-list,
+    API authentication, the VPC CNI's network policies, all five logs, and its real IAM policies (Karpenter's
+    controller, the cluster autoscaler, the EBS CSI driver's role)."""
+    from offline.analyses.policy import evaluate
+    from offline.plan.query import PlanQuery
+    from tests.conftest import frozen_plan
+    from tests.policies.plans import STRICT
+
+    plan = frozen_plan(stack).plan
+    names = {resource["name"] for resource in plan["resources"]}
+    # The plans hold what these rules judge, so that passing means something.
+    assert {"cluster-eks", "nodes-system-lt", "addons-ebs-csi-AmazonEBSCSIDriverPolicyV2"} <= names
+    assert ("karpenter-controller-inline" if stack == "karpenter-example" else "autoscaler-role-inline") in names
+    violations = [violation for violation in evaluate(PlanQuery(plan), STRICT) if violation["policy"] in ISSUE_22_RULES]
+    assert violations == [], json.dumps(violations, indent=2)
