@@ -116,12 +116,22 @@ def _check_public_endpoint(resource: Resource) -> Iterator[str]:
             yield f"has a public API endpoint open to {', '.join(broad)}, broader than a /{minimum}"
 
 
-def _check_private_endpoint(resource: Resource) -> Iterator[str]:
+_NOT_A_CLUSTER: Final = object()
+
+
+def _cluster_setting(resource: Resource, component_key: str, *cluster_path: str) -> Any:
+    """A setting of an EKS cluster, from the pulumi-eks component's input or the aws.eks.Cluster's nested one;
+    _NOT_A_CLUSTER for any other resource."""
     if resource.type == EKS_CLUSTER_COMPONENT:
-        private = resource.props.get("endpointPrivateAccess")
-    elif resource.type == EKS_CLUSTER:
-        private = get(resource.props, "vpcConfig", "endpointPrivateAccess")
-    else:
+        return resource.props.get(component_key)
+    if resource.type == EKS_CLUSTER:
+        return get(resource.props, *cluster_path)
+    return _NOT_A_CLUSTER
+
+
+def _check_private_endpoint(resource: Resource) -> Iterator[str]:
+    private = _cluster_setting(resource, "endpointPrivateAccess", "vpcConfig", "endpointPrivateAccess")
+    if private is _NOT_A_CLUSTER:
         return
     # Unset, EKS creates no private endpoint: nodes then reach the API server through its public addresses.
     if private is not UNKNOWN and not is_true(private):
@@ -132,13 +142,8 @@ AUTHENTICATION_MODES: Final = ("API", "API_AND_CONFIG_MAP", "CONFIG_MAP")
 
 
 def _check_authentication_mode(resource: Resource) -> Iterator[str]:
-    if resource.type == EKS_CLUSTER_COMPONENT:
-        mode = resource.props.get("authenticationMode")
-    elif resource.type == EKS_CLUSTER:
-        mode = get(resource.props, "accessConfig", "authenticationMode")
-    else:
-        return
-    if mode is UNKNOWN:
+    mode = _cluster_setting(resource, "authenticationMode", "accessConfig", "authenticationMode")
+    if mode is _NOT_A_CLUSTER or mode is UNKNOWN:
         return
     # Clusters created through the EKS API (Pulumi included) without an access config use the aws-auth ConfigMap.
     effective = mode or "CONFIG_MAP"
