@@ -228,10 +228,12 @@ def test_outputs_that_are_not_pulumis_json_are_bad_input(outputs: str, capsys: p
 # What counts as following the control plane
 
 
-def with_managed_node_group(plan: dict[str, Any], *, version: str | None, launch_template: bool) -> dict[str, Any]:
-    """The plan plus a pulumi-eks ManagedNodeGroup of its cluster (the program makes aws.eks.NodeGroup itself, so
-    the shipped plans have none)."""
-    cluster = one(plan, "eks:index:Cluster")
+def with_managed_node_group(
+    plan: dict[str, Any], *, version: str | None, launch_template: bool, cluster_name: str | None = None
+) -> dict[str, Any]:
+    """The plan plus a pulumi-eks ManagedNodeGroup of its cluster (the one named, where the plan has several; the
+    program makes aws.eks.NodeGroup itself, so the shipped plans have none)."""
+    cluster = one(plan, "eks:index:Cluster", cluster_name)
     inputs: dict[str, Any] = {"cluster": cluster["urn"], "nodeGroupName": "extra"}
     if version is not None:
         inputs["version"] = version
@@ -387,3 +389,48 @@ def test_a_member_whose_cluster_is_not_known_is_not_pinned_on_another_cluster() 
     for plan in (base, head):
         one(plan, "aws:eks/nodeGroup:NodeGroup", "nodes-system-group-b")["inputs"]["clusterName"] = UNKNOWN
     assert check_plans(base, head) == []
+
+
+def test_with_one_cluster_a_member_whose_cluster_name_is_unknown_is_still_judged() -> None:
+    """The stack's only cluster is the one its node group belongs to, even when the group's clusterName is known only
+    after deployment. Catches: such a group never judged, so it may stay behind unnoticed."""
+    base, head = with_versions(plan_copy(), "1.34"), with_versions(plan_copy(), "1.35", nodes="1.34")
+    for plan in (base, head):
+        node_groups(plan)[0]["inputs"]["clusterName"] = UNKNOWN
+    assert [p.split(":")[0] for p in check_plans(base, head)] == [
+        "node group nodes-system-group is on 1.34 while the control plane moves to 1.35"
+    ]
+
+
+def test_a_managed_node_group_belongs_to_the_cluster_its_cluster_input_names() -> None:
+    """pulumi-eks' ManagedNodeGroup takes the cluster itself (`cluster`), not its name. Catches: that input ignored,
+    so in a two-cluster plan the group is judged against no cluster."""
+    base = with_managed_node_group(
+        two_clusters("1.34", "1.34"), version="1.34", launch_template=True, cluster_name="cluster-eks-b"
+    )
+    head = with_managed_node_group(
+        two_clusters("1.34", "1.35"), version="1.34", launch_template=True, cluster_name="cluster-eks-b"
+    )
+    assert [p.split(":")[0] for p in check_plans(base, head)] == [
+        "node group extra is on 1.34 while the control plane moves to 1.35"
+    ]
+
+
+@pytest.mark.parametrize("first", ["refused", "unknown"])
+def test_every_cluster_is_checked_whatever_the_first_one_does(first: str) -> None:
+    """Catches: the check stopping at the first cluster that is refused, or whose version is known only after
+    deployment, so the second cluster's members go unchecked."""
+    base, head = two_clusters("1.33", "1.34"), two_clusters("1.35" if first == "refused" else "1.33", "1.35")
+    if first == "unknown":
+        one(head, "eks:index:Cluster", "cluster-eks")["inputs"]["version"] = UNKNOWN
+    one(head, "aws:eks/nodeGroup:NodeGroup", "nodes-system-group-b")["inputs"]["version"] = "1.34"
+    problems = check_plans(base, head)
+    assert any(p.startswith("node group nodes-system-group-b is on 1.34") for p in problems), problems
+
+
+def test_a_malformed_control_plane_version_names_the_cluster() -> None:
+    plan = with_versions(plan_copy(), "1.34")
+    one(plan, "eks:index:Cluster")["inputs"]["version"] = "latest"
+    with pytest.raises(BadVersion) as caught:
+        check_plans(plan, plan)
+    assert str(caught.value) == "cluster cluster-eks 'latest' is not a Kubernetes version such as 1.35"
