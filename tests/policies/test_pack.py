@@ -181,3 +181,27 @@ def test_known_bad_input_is_a_mandatory_violation_in_prod(case: tuple[str, str, 
     violations = check(resource_type, inputs, policy, pack_config=PROD, component=resource_type.startswith("eks:"))
     assert violations and all(violation["enforcement"] == "mandatory" for violation in violations)
     assert any(fragment in violation["message"] and "'subject'" in violation["message"] for violation in violations)
+
+
+# What no environment may have, dev included: admin or world access, and a way out of the container.
+BLOCKED_EVERYWHERE = (
+    "eks-public-endpoint-restricted",
+    "security-group-no-world-ingress",
+    "iam-no-admin-wildcard",
+    "iam-trust-names-principal",
+    "k8s-not-privileged",
+    "k8s-no-host-access",
+    "k8s-rbac-no-anonymous-binding",
+    "k8s-no-external-ips",
+    "k8s-no-added-capabilities",
+)
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_admin_or_world_access_is_refused_in_every_environment(environment: str) -> None:
+    """dev is advisory for the rest (a team tries things there), not for these: an anonymous cluster binding, a
+    Service hijacking external IPs (CVE-2020-8554) or SYS_ADMIN in a pod is as dangerous in dev's account as in
+    prod's. Catches: one of them left to dev's `all: advisory`."""
+    settings = resolve_settings(load(environment))
+    levels = {name: str(settings[name].level.value) for name in BLOCKED_EVERYWHERE}
+    assert levels == dict.fromkeys(BLOCKED_EVERYWHERE, "mandatory")
