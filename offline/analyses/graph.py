@@ -170,7 +170,10 @@ def render_dot(plan: PlanQuery) -> str:
 def component_edges(plan: PlanQuery) -> set[tuple[str, str]]:
     """(dependent, dependency) URNs of top-level components and resources: an edge where anything inside one
     depends on the other (what the overview draws, before the transitive reduction)."""
-    tree = _Tree(plan.plan)
+    return _component_edges(_Tree(plan.plan))
+
+
+def _component_edges(tree: _Tree) -> set[tuple[str, str]]:
     return {(tree.top_level(dependent), tree.top_level(dependency)) for dependent, dependency in tree.edges()}
 
 
@@ -182,7 +185,7 @@ def render_overview_dot(plan: PlanQuery) -> str:
     for resource in tree.resources:
         if resource["custom"] or not tree.is_cluster(resource):
             counts[tree.top_level(resource["urn"])] += 1
-    edges = transitive_reduction(component_edges(plan))
+    edges = transitive_reduction(_component_edges(tree))
     project, stack = str(plan.plan["project"]), plan.stack
     lines = _header(
         f"{project}-{stack}-overview", f"{project} ({stack}) overview: each arrow points from a component to what it depends on"
