@@ -51,7 +51,7 @@ up preview destroy:
 kubeconfig: $(VENV)/.runtime
 	$(PY) scripts/kubeconfig.py --stack $(STACK)
 
-# make outputs [STACK=dev]: the stack's outputs from its state (no AWS access needed).
+# make outputs [STACK=dev]: the stack's outputs from its state (AWS credentials only for an s3:// backend).
 outputs: $(VENV)/.runtime
 	$(PY) scripts/outputs.py --stack $(STACK)
 

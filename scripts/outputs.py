@@ -1,6 +1,7 @@
 """`make outputs [STACK=dev]`: the stack's outputs from its state (`pulumi stack output`), one per line, and how to
-connect kubectl. Needs no AWS access: the outputs are read from the backend `make up` used (PULUMI_BACKEND_URL, else
-the local .pulumi-state of this checkout). `--urls` prints only the *Url outputs (what `make up` shows at its end).
+connect kubectl. The outputs are read from the backend `make up` used (PULUMI_BACKEND_URL, else the local
+.pulumi-state of this checkout): no AWS call for the local one; an s3:// backend needs AWS credentials that can
+read it. `--urls` prints only the *Url outputs (what `make up` shows at its end).
 
 Exit codes: 0 printed, 1 Pulumi could not read them (its reason in one line), 2 bad input (stack).
 """
