@@ -55,7 +55,9 @@ def test_outputs_come_from_the_local_state_of_the_checkout_by_default(
     fixture_project: Path, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Catches: another stack's outputs (no --stack), a backend other than the one `make up` wrote (its default is
-    this checkout's .pulumi-state), a kubeconfig dumped on the terminal, or a secret shown."""
+    this checkout's .pulumi-state), a kubeconfig dumped on the terminal, or a secret shown. The stand-in answers as
+    the CLI does: without --show-secrets a secret output is "[secret]" (pulumi.com/docs/iac/cli/commands/
+    pulumi_stack_output, "--show-secrets: Display outputs which are marked as secret in plaintext")."""
     log = stand_in_pulumi(tmp_path / "path-bin", json.dumps(STACK_OUTPUTS))
     code, out, err = run(["--stack", FIXTURE_STACK], fixture_project, home, capsys)
     assert (code, err) == (0, "")
